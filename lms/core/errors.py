@@ -1,0 +1,22 @@
+"""Errors that operations raise for people to read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class UserError(Exception):
+    """Bad input an operation refuses: a translatable ``message`` and the form ``field``."""
+
+    def __init__(self, message: Any, field: str | None = None) -> None:
+        super().__init__(str(message))
+        self.message = message
+        self.field = field
+
+    def attach_to(self, form: Any) -> None:
+        """Show the error beside its field (or above the form)."""
+        target = getattr(form, self.field, None) if self.field else None
+        if target is not None:
+            target.errors = [*target.errors, self.message]
+        else:
+            form.form_errors.append(self.message)

@@ -1,0 +1,92 @@
+"""Interface-language choice and fallback for multilingual content.
+
+The interface speaks ``bo``, ``zh_Hans`` or ``en``. Content (course titles,
+lessons, institution names) is authored in one or more of ``bo``, ``zh``,
+``en`` and stored in one column per language (``title_bo``, ``title_zh``,
+``title_en``); display falls back along the reader's preference.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from flask import current_app, has_request_context, request
+from flask_babel import get_locale
+from flask_login import current_user
+
+from lms.config import LOCALES
+
+LANG_COOKIE = "lms_lang"
+#: Content language codes, in column-suffix form.
+CONTENT_LANGS = ("bo", "zh", "en")
+#: For each interface language, the order in which content languages are tried.
+FALLBACK = {
+    "bo": ("bo", "zh", "en"),
+    "zh_Hans": ("zh", "bo", "en"),
+    "en": ("en", "zh", "bo"),
+}
+#: Names of the languages in themselves, for switchers and content badges.
+NATIVE_NAMES = {"bo": "བོད་ཡིག", "zh_Hans": "中文", "zh": "中文", "en": "English"}
+
+
+def locale_from_tag(tag: str) -> str | None:
+    """Map a browser language tag (``zh-CN``, ``bo``, ``en-GB``) to an interface locale."""
+    primary = tag.strip().lower().replace("_", "-").split("-")[0]
+    return {"bo": "bo", "zh": "zh_Hans", "en": "en"}.get(primary)
+
+
+def select_locale() -> str:
+    """The user's setting, then the switcher cookie, then the browser, then the default."""
+    if has_request_context():
+        if current_user and current_user.is_authenticated and current_user.locale in LOCALES:
+            return current_user.locale
+        cookie = request.cookies.get(LANG_COOKIE)
+        if cookie in LOCALES:
+            return cookie
+        for tag, _quality in request.accept_languages:
+            locale = locale_from_tag(tag)
+            if locale:
+                return locale
+    return current_app.config["DEFAULT_LOCALE"]
+
+
+def current_locale() -> str:
+    """The active interface locale as a string (``bo``, ``zh_Hans`` or ``en``)."""
+    locale = get_locale()
+    if locale is None:
+        return current_app.config["DEFAULT_LOCALE"]
+    return "zh_Hans" if locale.language == "zh" else locale.language
+
+
+def html_lang(lang: str) -> str:
+    """The BCP 47 tag for an interface or content language (for ``lang=`` attributes)."""
+    return {"zh_Hans": "zh-Hans", "zh": "zh-Hans"}.get(lang, lang)
+
+
+def localized(obj: Any, field: str, locale: str | None = None) -> str:
+    """``obj.<field>_<lang>`` in the first language the reader can use that is filled in."""
+    value, _lang = localized_with_lang(obj, field, locale)
+    return value
+
+
+def localized_with_lang(obj: Any, field: str, locale: str | None = None) -> tuple[str, str]:
+    """Like ``localized`` but also says which content language was used."""
+    order = FALLBACK.get(locale or current_locale(), CONTENT_LANGS)
+    for lang in order:
+        value = getattr(obj, f"{field}_{lang}", None)
+        if value:
+            return value, lang
+    return "", order[0]
+
+
+def content_languages(obj: Any, field: str) -> list[str]:
+    """The content languages in which ``field`` is filled in."""
+    return [lang for lang in CONTENT_LANGS if getattr(obj, f"{field}_{lang}", None)]
+
+
+def normalize_text(value: str | None) -> str | None:
+    """NFC-normalise and trim user text (Tibetan stacks typed differently become equal)."""
+    if value is None:
+        return None
+    return unicodedata.normalize("NFC", value).strip()

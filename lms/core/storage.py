@@ -1,0 +1,126 @@
+"""Files under the media root: server-chosen names, atomic writes, safe serving.
+
+A stored file is known by its *key*, a relative path the server generated
+(``videos/3f/3f2a…/source``); a user's file name is kept only as text for
+display and ``Content-Disposition``. Files are written to a temporary name
+and renamed into place, so a reader never sees half a file. User files are
+served as attachments, or inline under a sandboxing CSP for an allow-listed
+type; with ``LMS_MEDIA_X_ACCEL_PREFIX`` the bytes are sent by nginx.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+from flask import Response, current_app, send_file
+from werkzeug.exceptions import NotFound
+
+from lms.core.security import SANDBOX_POLICY
+
+#: Types a browser may show inline (under the sandbox policy); all else downloads.
+INLINE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "application/pdf"})
+
+
+class Storage:
+    """The media root and the operations on keys below it."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+
+    @staticmethod
+    def new_key(area: str, suffix: str = "") -> str:
+        """A fresh, unguessable key in ``area`` (e.g. ``videos``), spread over subdirectories."""
+        token = secrets.token_hex(16)
+        return f"{area}/{token[:2]}/{token}{suffix}"
+
+    def path(self, key: str) -> Path:
+        """The absolute path of ``key``; refuses anything that would leave the media root."""
+        rel = PurePosixPath(key)
+        if rel.is_absolute() or ".." in rel.parts or not rel.parts:
+            raise ValueError(f"bad storage key {key!r}")
+        path = (self.root / rel).resolve()
+        if not path.is_relative_to(self.root):
+            raise ValueError(f"storage key {key!r} leaves the media root")
+        return path
+
+    def exists(self, key: str) -> bool:
+        return self.path(key).exists()
+
+    @contextlib.contextmanager
+    def atomic_writer(self, key: str) -> Iterator[BinaryIO]:
+        """Write ``key`` through a temporary file renamed into place only on success."""
+        final = self.path(key)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = final.with_name(f".{final.name}.{secrets.token_hex(4)}.part")
+        try:
+            with open(tmp, "wb") as fh:
+                yield fh
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, final)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def save_bytes(self, key: str, data: bytes) -> None:
+        with self.atomic_writer(key) as fh:
+            fh.write(data)
+
+    def delete(self, key: str) -> None:
+        """Remove a file or a whole directory key; missing is fine."""
+        path = self.path(key)
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+    def size(self, key: str) -> int:
+        return self.path(key).stat().st_size
+
+
+def storage() -> Storage:
+    """The current app's media storage."""
+    return current_app.extensions["lms_storage"]
+
+
+def init_app(app) -> None:
+    root = Path(app.config["MEDIA_ROOT"])
+    root.mkdir(parents=True, exist_ok=True)
+    app.extensions["lms_storage"] = Storage(root)
+
+
+def send_media(key: str, *, mimetype: str, download_name: str | None = None,
+               inline: bool = False, max_age: int = 0, private: bool = True) -> Response:
+    """Serve a stored file with byte ranges and caching; user files never run on our origin.
+
+    ``inline`` is honoured only for types on ``INLINE_TYPES``, and then under a
+    sandboxing Content-Security-Policy; anything else is an attachment.
+    """
+    store = storage()
+    path = store.path(key)
+    if not path.is_file():
+        raise NotFound()
+    inline = inline and mimetype in INLINE_TYPES
+    prefix = current_app.config["MEDIA_X_ACCEL_PREFIX"]
+    if prefix:
+        response = current_app.response_class(mimetype=mimetype)
+        response.headers["X-Accel-Redirect"] = prefix.rstrip("/") + "/" + key
+    else:
+        response = send_file(path, mimetype=mimetype, conditional=True, etag=True,
+                             as_attachment=not inline and download_name is not None,
+                             download_name=download_name, max_age=max_age)
+    if not inline and download_name is None:
+        # Media segments and playlists: never rendered as a document.
+        response.headers["Content-Disposition"] = "inline" if mimetype.startswith(
+            ("video/", "audio/", "application/vnd.apple.mpegurl", "text/vtt")) else "attachment"
+    response.headers["Content-Security-Policy"] = SANDBOX_POLICY
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.cache_control.private = private
+    if private:
+        response.cache_control.public = False
+    return response

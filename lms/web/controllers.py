@@ -1,0 +1,162 @@
+"""The site's frame: home page, per-role dashboard, language switch, errors, headers."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from flask import (
+    Flask,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.blueprints import BlueprintSetupState
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from lms.config import LOCALES
+from lms.core import i18n
+from lms.core.access import login_required, public
+from lms.core.db import write_intent
+from lms.core.security import set_security_headers
+from lms.extensions import db
+from lms.web.menus import footer_links, home_blocks, nav_links, panels_for
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+@public
+def home() -> str:
+    return render_template("web/home.html")
+
+
+@login_required
+def dashboard() -> str:
+    return render_template("web/dashboard.html", panels=panels_for(current_user))
+
+
+def safe_next(target: str | None, default: str = "web.home") -> str:
+    """A same-site path to go back to, never an open redirect."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") \
+                and not target.startswith("//") and "\\" not in target:
+            return target
+    return url_for(default)
+
+
+@public
+def set_language() -> Response:
+    locale = request.form.get("locale", "")
+    response = redirect(safe_next(request.form.get("next")))
+    if locale not in LOCALES:
+        flash(_("That language is not available."), "error")
+        return response
+    response.set_cookie(i18n.LANG_COOKIE, locale, max_age=365 * 24 * 3600,
+                        samesite="Lax", httponly=True,
+                        secure=current_app.config["SESSION_COOKIE_SECURE"])
+    if current_user.is_authenticated and current_user.locale != locale:
+        current_user.locale = locale
+        db.session.commit()
+    return response
+
+
+@public
+def health() -> dict:
+    return {"status": "ok"}
+
+
+# --- app-wide hooks ---------------------------------------------------------
+
+@cache
+def _static_version(filename: str) -> str:
+    try:
+        return hashlib.sha256((STATIC_DIR / filename).read_bytes()).hexdigest()[:10]
+    except OSError:
+        return "0"
+
+
+def static_url(filename: str) -> str:
+    """URL of a static file with a content hash, so it can be cached for a year."""
+    return url_for("static", filename=filename, v=_static_version(filename))
+
+
+def _error_page(error: HTTPException) -> tuple[str, int]:
+    code = error.code or 500
+    messages = {
+        400: _("The request could not be understood."),
+        403: _("You do not have permission to open this page."),
+        404: _("This page does not exist, or it is not available to you."),
+        405: _("This address does not accept that kind of request."),
+        413: _("The file or form is too large."),
+        500: _("Something went wrong on our side. Nothing you did caused it; please try again."),
+    }
+    return render_template("web/error.html", code=code,
+                           message=messages.get(code, error.description)), code
+
+
+def _csrf_error(error: CSRFError) -> tuple[str, int]:
+    return render_template(
+        "web/error.html", code=400,
+        message=_("This form has expired or did not come from this site. "
+                  "Please go back, reload the page and send it again.")), 400
+
+
+def _server_error(error: HTTPException) -> tuple[str, int]:
+    db.session.rollback()
+    return _error_page(error)
+
+
+def install_app_hooks(state: BlueprintSetupState) -> None:
+    """App-wide error pages, headers, template helpers and the write-intent flag."""
+    app: Flask = state.app
+    for code in (400, 403, 404, 405, 413):
+        app.register_error_handler(code, _error_page)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(500, _server_error)
+
+    @app.before_request
+    def _declare_write_intent() -> None:
+        request.environ["lms.write_intent_token"] = write_intent.set(
+            request.method not in ("GET", "HEAD", "OPTIONS"))
+
+    @app.teardown_request
+    def _reset_write_intent(_exc: BaseException | None) -> None:
+        token = request.environ.pop("lms.write_intent_token", None)
+        if token is not None:
+            write_intent.reset(token)
+
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        if request.endpoint == "static" and request.args.get("v"):
+            response.cache_control.max_age = 365 * 24 * 3600
+            response.cache_control.public = True
+            response.cache_control.immutable = True
+        elif "Cache-Control" not in response.headers and current_user.is_authenticated:
+            response.cache_control.private = True
+            response.cache_control.no_store = True
+        return set_security_headers(response)
+
+    app.jinja_env.globals.update(
+        static_url=static_url,
+        current_locale=i18n.current_locale,
+        html_lang=i18n.html_lang,
+        localized=i18n.localized,
+        locales=LOCALES,
+        native_names=i18n.NATIVE_NAMES,
+        nav_links=nav_links,
+        footer_links=footer_links,
+        home_blocks=home_blocks,
+    )
+    app.jinja_env.filters["nl2br"] = lambda text: Markup("<br>").join(
+        (text or "").splitlines())
