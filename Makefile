@@ -78,7 +78,7 @@ translations: install
 
 # For developers: pull new strings out of the code into every catalogue.
 messages: install
-	$(BIN)/pybabel --quiet extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+	$(BIN)/pybabel --quiet extract -F babel.cfg -k _l -k lazy_gettext -k N_ --no-location --sort-output \
 	  --project Yonten -o lms/translations/messages.pot .
 	$(BIN)/pybabel --quiet update -i lms/translations/messages.pot -d lms/translations -D messages \
 	  --no-fuzzy-matching --ignore-obsolete

@@ -16,12 +16,14 @@ from lms.config import PROJECT_ROOT, load_config
 REGISTERING_MODULES = (
     "lms.core.jobs",
     "lms.users.models",
+    "lms.courses.models",
 )
 
 #: Blueprints, in registration order (``<domain>.blueprint.bp``).
 BLUEPRINTS = (
     "lms.web.blueprint",
     "lms.users.blueprint",
+    "lms.courses.blueprint",
 )
 
 

@@ -14,6 +14,7 @@ from lms.config import PROJECT_ROOT, ConfigError, settings_markdown
 #: Domains that add a command group of their own (``lms users ...``).
 DOMAIN_COMMANDS = (
     "lms.users.cli",
+    "lms.courses.cli",
 )
 
 
@@ -181,6 +182,7 @@ def jobs_run() -> None:
 #: Demo loaders, in order; each is idempotent and returns lines to print.
 DEMO_LOADERS = (
     "lms.users.cli:load_demo",
+    "lms.courses.cli:load_demo",
 )
 
 

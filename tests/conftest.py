@@ -83,6 +83,8 @@ def base_config(instance_dir: Path, database_url: str, tmp_path_factory) -> dict
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         "REDIS_URL": "",
         "JOB_QUEUE": "memory",
+        # Tests read English unless they choose another language (the product default is bo).
+        "DEFAULT_LOCALE": "en",
         "SERVER_NAME": "localhost",
     }
 
@@ -126,6 +128,12 @@ def committed_db(app: Flask) -> Iterator[Any]:
     yield database
     database.session.remove()
     empty_database(database.engine)
+
+
+@pytest.fixture
+def committed_make(committed_db: Any):
+    """Factories whose data is really committed (for threads and live servers)."""
+    return factories.Factories(committed_db.session)
 
 
 def empty_database(engine) -> None:

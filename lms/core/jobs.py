@@ -39,6 +39,11 @@ from lms.extensions import db
 log = logging.getLogger(__name__)
 
 
+def N_(message: str) -> str:
+    """Mark a message for translation where it is stored untranslated and shown later."""
+    return message
+
+
 class JobState(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
@@ -86,7 +91,8 @@ class Job(Base):
         """The failure reason in the reader's language."""
         if not self.error_message:
             return gettext("The job failed.") if self.state == JobState.FAILED else ""
-        return gettext(self.error_message["msgid"], **self.error_message.get("params", {}))
+        msgid, params = self.error_message["msgid"], self.error_message.get("params", {})
+        return gettext(msgid, **params)
 
     def __repr__(self) -> str:
         return f"<Job {self.id} {self.name} {self.state}>"
@@ -343,7 +349,7 @@ def sweep(now: datetime | None = None) -> int:
             row.error = f"worker {row.worker} stopped holding the lease"
             if row.attempts >= row.max_attempts:
                 row.state, row.finished_at = JobState.FAILED, now
-                row.error_message = {"msgid": "The worker stopped before the job finished.",
+                row.error_message = {"msgid": N_("The worker stopped before the job finished."),
                                      "params": {}}
             else:
                 row.state = JobState.QUEUED

@@ -24,7 +24,8 @@ from werkzeug.exceptions import NotFound
 from lms.core.security import SANDBOX_POLICY
 
 #: Types a browser may show inline (under the sandbox policy); all else downloads.
-INLINE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "application/pdf"})
+#: PDFs download: a browser's PDF viewer runs scripts the sandbox cannot vouch for.
+INLINE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
 
 
 class Storage:

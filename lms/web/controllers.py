@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -33,6 +35,8 @@ from lms.extensions import db
 from lms.web.menus import footer_links, home_blocks, nav_links, panels_for
 
 STATIC_DIR = Path(__file__).parent / "static"
+#: Learners and institutions are in the Tibet Autonomous Region, on Beijing time.
+DISPLAY_TZ = timezone(timedelta(hours=8), "CST")
 
 
 @public
@@ -89,6 +93,27 @@ def _static_version(filename: str) -> str:
 def static_url(filename: str) -> str:
     """URL of a static file with a content hash, so it can be cached for a year."""
     return url_for("static", filename=filename, v=_static_version(filename))
+
+
+def format_hours(value: Decimal | float | int | None) -> str:
+    """Hours without useless zeros: 48, 1.5, 0.25."""
+    if value is None:
+        return ""
+    text = f"{Decimal(str(value)):f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def format_datetime(value: datetime | None) -> str:
+    """A UTC timestamp shown in the region's time (Beijing time, UTC+8)."""
+    return value.astimezone(DISPLAY_TZ).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def format_date(value: datetime | date | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(DISPLAY_TZ)
+    return value.strftime("%Y-%m-%d")
 
 
 def _error_page(error: HTTPException) -> tuple[str, int]:
@@ -158,5 +183,10 @@ def install_app_hooks(state: BlueprintSetupState) -> None:
         footer_links=footer_links,
         home_blocks=home_blocks,
     )
+    app.jinja_env.globals["localized_lang"] = lambda obj, field: i18n.localized_with_lang(
+        obj, field)[1]
     app.jinja_env.filters["nl2br"] = lambda text: Markup("<br>").join(
         (text or "").splitlines())
+    app.jinja_env.filters["hours"] = format_hours
+    app.jinja_env.filters["datetime"] = format_datetime
+    app.jinja_env.filters["date"] = format_date

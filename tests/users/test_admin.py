@@ -70,7 +70,7 @@ def test_institution_admin_sees_and_manages_only_their_own_people(login_as, make
 
 
 def test_regional_admin_adds_an_institution_named_in_three_languages(login_as, make, db):
-    client = login_as(make.regional_admin())
+    client = login_as(make.regional_admin(locale="bo"))
     response = client.post("/admin/institutions/new", data={
         "code": "nq-01", "name_bo": "ནག་ཆུ་ལག་རྩལ་སློབ་གྲྭ།", "name_zh": "那曲职业技术学校",
         "name_en": "Nagqu Vocational School", "kind": "vocational_school",
