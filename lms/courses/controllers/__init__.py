@@ -1,0 +1,1 @@
+"""Course views, split by who uses them: the public catalogue, learners, authors."""

@@ -1,0 +1,236 @@
+"""The public catalogue and what learners do: enrol, study lessons, see their progress."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask.blueprints import BlueprintSetupState
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from lms.core.access import login_required, public
+from lms.core.db import utcnow
+from lms.core.errors import UserError
+from lms.core.markup import render_markdown
+from lms.core.storage import send_media
+from lms.courses import operations, util
+from lms.courses.controllers.loaders import (
+    load_attachment,
+    load_course,
+    load_lesson,
+)
+from lms.courses.forms import EmptyForm
+from lms.courses.kinds import LESSON_KINDS, kind_of
+from lms.courses.models import SKILL_LEVEL_LABELS, TRAINING_TYPE_LABELS
+from lms.extensions import db
+from lms.users.models import PREFECTURES, Role, User
+from lms.web.menus import dashboard_panel, footer_link, home_block, nav_link
+
+
+@public
+def catalogue() -> str:
+    filters = util.CatalogueFilters.from_args(request.args)
+    page = db.paginate(util.catalogue_query(filters), filters.page, util.PER_PAGE)
+    return render_template(
+        "courses/catalogue.html", page=page, filters=filters,
+        training_types=TRAINING_TYPE_LABELS, levels=SKILL_LEVEL_LABELS, prefectures=PREFECTURES,
+        institutions=[i for i, n in util.institutions_with_courses() if n])
+
+
+@public
+def subsidised() -> str:
+    filters = util.CatalogueFilters(subsidised=True, sort="code")
+    courses = db.session.scalars(util.catalogue_query(filters)).all()
+    return render_template("courses/subsidised.html", courses=courses)
+
+
+@public
+def institutions() -> str:
+    return render_template("courses/institutions.html", rows=util.institutions_with_courses())
+
+
+@public
+def display(course_id: int) -> str:
+    access = load_course(course_id)
+    course = access.course
+    outline = util.outline(course, access.enrolment if access.is_enrolled else None)
+    missing = []
+    if current_user.is_authenticated and not access.is_enrolled:
+        missing = [c for c in course.prerequisites
+                   if not operations.is_course_completed(current_user, c)]
+    return render_template("courses/display.html", access=access, course=course,
+                           outline=outline, missing=missing, form=EmptyForm())
+
+
+@public
+def cover(course_id: int) -> Response:
+    course = load_course(course_id).course
+    if not course.cover_key:
+        abort(404)
+    return send_media(course.cover_key, mimetype="image/jpeg", inline=True, max_age=86400,
+                      private=not course.is_published)
+
+
+@login_required
+def enrol(course_id: int) -> Response:
+    access = load_course(course_id)
+    form = EmptyForm()
+    if form.validate_on_submit():
+        try:
+            operations.enrol(current_user, access.course)
+        except UserError as err:
+            db.session.rollback()
+            flash(str(err.message), "error")
+            return redirect(url_for("courses.display", course_id=course_id))
+        db.session.commit()
+        flash(_("You are enrolled. Welcome to the course!"), "success")
+        return redirect(url_for("courses.resume", course_id=course_id))
+    abort(400)
+
+
+@login_required
+def withdraw(course_id: int) -> Response:
+    access = load_course(course_id)
+    if EmptyForm().validate_on_submit():
+        operations.withdraw(current_user, access.course)
+        db.session.commit()
+        flash(_("You have left the course. Your completed lessons and hours are kept."),
+              "success")
+    return redirect(url_for("courses.display", course_id=course_id))
+
+
+@login_required
+def resume(course_id: int) -> Response:
+    """"Continue": the next incomplete lesson, or the course page when all is done."""
+    access = load_course(course_id)
+    if not access.is_enrolled:
+        return redirect(url_for("courses.display", course_id=course_id))
+    lesson = util.outline(access.course, access.enrolment).next_lesson
+    if lesson is None:
+        return redirect(url_for("courses.display", course_id=course_id))
+    return redirect(url_for("courses.lesson", course_id=course_id, lesson_id=lesson.id))
+
+
+@login_required
+def lesson(course_id: int, lesson_id: int) -> str | Response:
+    access = load_course(course_id)
+    lesson = load_lesson(access, lesson_id)
+    preview = not access.is_enrolled
+    if preview and not access.can_edit:
+        flash(_("Enrol in the course to study its lessons."), "warning")
+        return redirect(url_for("courses.display", course_id=course_id))
+    enrolment = None if preview else access.enrolment
+    outline = util.outline(access.course, enrolment, include_unpublished=preview)
+    item = outline.item(lesson.id)
+    if item is not None and item.locked:
+        return render_template("courses/locked.html", course=access.course, lesson=lesson,
+                               outline=outline), 403
+    kind = kind_of(lesson)
+    progress = None
+    now = utcnow()
+    if not preview:
+        progress = operations.progress_for(enrolment, lesson)
+        operations.touch(enrolment, now)
+    kind_ctx = kind.on_view(lesson, enrolment, progress, now)
+    db.session.commit()
+    prev_lesson, next_lesson = outline.neighbours(lesson.id)
+    return render_template("courses/lesson.html", course=access.course, lesson=lesson,
+                           kind=kind, kind_ctx=kind_ctx, progress=progress, outline=outline,
+                           preview=preview, prev_lesson=prev_lesson, next_lesson=next_lesson,
+                           form=EmptyForm())
+
+
+def _enrolled_progress(course_id: int, lesson_id: int):
+    access = load_course(course_id)
+    lesson = load_lesson(access, lesson_id)
+    if not access.is_enrolled:
+        abort(403)
+    outline_item = util.outline(access.course, access.enrolment).item(lesson.id)
+    if outline_item is None or outline_item.locked:
+        abort(403)
+    return access, lesson, operations.progress_for(access.enrolment, lesson)
+
+
+@login_required
+def reading(course_id: int, lesson_id: int) -> Response | tuple[dict, int]:
+    """The learner says they have read the lesson, or the page's heartbeat reports reading."""
+    access, lesson, progress = _enrolled_progress(course_id, lesson_id)
+    if lesson.kind != "text":
+        abort(404)
+    now = utcnow()
+    operations.record_reading(progress, now)
+    operations.touch(access.enrolment, now)
+    remaining = max(0, lesson.min_reading_seconds - progress.verified_seconds)
+    completed = False
+    if remaining == 0:
+        completed = operations.complete_lesson(
+            progress, evidence={"reading_seconds": progress.verified_seconds}, now=now)
+    db.session.commit()
+    if request.is_json or request.accept_mimetypes.best == "application/json":
+        return {"remaining": remaining, "complete": progress.completed_at is not None}, 200
+    if remaining:
+        flash(_("Please keep reading: %(seconds)s more seconds are needed.", seconds=remaining),
+              "warning")
+    elif completed:
+        flash(_("Lesson complete."), "success")
+    return redirect(url_for("courses.lesson", course_id=course_id, lesson_id=lesson_id))
+
+
+@login_required
+def attachment(course_id: int, lesson_id: int, attachment_id: int) -> Response:
+    access = load_course(course_id)
+    lesson = load_lesson(access, lesson_id)
+    file = load_attachment(access, lesson, attachment_id)
+    if access.is_enrolled:
+        outline_item = util.outline(access.course, access.enrolment).item(lesson.id)
+        if outline_item is None or outline_item.locked:
+            abort(403)
+        progress = operations.progress_for(access.enrolment, lesson)
+        operations.note_attachment_opened(progress, lesson, file.id)
+        operations.touch(access.enrolment)
+        db.session.commit()
+    elif not access.can_edit:
+        abort(403)
+    inline = request.args.get("inline") == "1"
+    return send_media(file.key, mimetype=file.content_type, download_name=file.filename,
+                      inline=inline)
+
+
+@login_required
+def my_learning() -> str:
+    return render_template("courses/my_learning.html", rows=util.my_learning(current_user))
+
+
+
+# --- what courses add to the site's frame -------------------------------------------
+
+nav_link("courses.catalogue", _l("Courses"), order=10)
+footer_link("courses.subsidised", _l("Government-subsidised training catalogue"), order=10)
+footer_link("courses.institutions", _l("Training institutions"), order=20)
+home_block("courses/home_courses.html", order=10)
+
+
+@dashboard_panel(Role.LEARNER, order=10)
+def _learning_panel(user: User) -> dict:
+    return {"template": "courses/panel_learning.html", "rows": util.my_learning(user)[:5]}
+
+
+@dashboard_panel(Role.INSTRUCTOR, Role.INSTITUTION_ADMIN, Role.REGIONAL_ADMIN, order=20)
+def _teaching_panel(user: User) -> dict:
+    courses = db.session.scalars(util.courses_taught_by(user).limit(8)).all()
+    return {"template": "courses/panel_teaching.html", "courses": courses}
+
+
+def _featured_courses() -> list:
+    filters = util.CatalogueFilters()
+    return db.session.scalars(util.catalogue_query(filters).limit(6)).all()
+
+
+def install(state: BlueprintSetupState) -> None:
+    """Template helpers of the courses domain."""
+    env = state.app.jinja_env
+    env.filters["markdown"] = render_markdown
+    env.filters["kind_label"] = lambda key: LESSON_KINDS[key].label if key in LESSON_KINDS \
+        else key
+    env.globals["featured_courses"] = _featured_courses

@@ -1,0 +1,278 @@
+"""Learners over HTTP: catalogue, course pages, enrolment, lessons, files, my learning."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+import pytest
+from PIL import Image
+
+from lms.core.db import utcnow
+from lms.courses.models import Attachment
+from lms.courses.util import PER_PAGE
+from lms.extensions import db as database
+
+
+def lessons_of(course):
+    return [x for s in course.sections for x in s.lessons]
+
+
+def test_the_catalogue_lists_published_courses_only(client, make):
+    shown = make.course(title_en="Carving basics")
+    hidden = make.course(published=False, title_en="Secret draft")
+    page = client.get("/courses/?language=en", headers={"Accept-Language": "en"}).text
+    assert shown.title_en in page and hidden.title_en not in page
+
+
+def test_the_catalogue_filters_by_type_level_region_and_subsidy(client, make):
+    shigatse = make.institution(prefecture="540200")
+    a = make.course(training_type="upgrading", skill_level="level3", subsidised=False,
+                    title_en="Upgrading course")
+    b = make.course(institution=shigatse, title_en="Shigatse course")
+    en = {"Accept-Language": "en"}
+    assert a.title_en in client.get("/courses/?training_type=upgrading", headers=en).text
+    assert b.title_en not in client.get("/courses/?training_type=upgrading", headers=en).text
+    assert a.title_en in client.get("/courses/?level=level3", headers=en).text
+    page = client.get("/courses/?prefecture=540200", headers=en).text
+    assert b.title_en in page and a.title_en not in page
+    page = client.get("/courses/?subsidised=1", headers=en).text
+    assert b.title_en in page and a.title_en not in page
+
+
+def test_the_catalogue_filters_by_content_language_and_occupation(client, make):
+    zh_only = make.course(title_bo=None, title_en=None, title_zh="只有中文的课程",
+                          occupation_code="4-13-02-03")
+    both = make.course()
+    page = client.get("/courses/?language=bo").text
+    assert zh_only.title_zh not in page and both.title_en in page
+    page = client.get("/courses/?occupation=4-13").text
+    assert "只有中文的课程" in page and both.title_en not in page
+
+
+def test_unknown_filter_values_are_ignored_not_errors(client, make):
+    make.course()
+    response = client.get("/courses/?level=level99&sort=evil&page=-3&institution=abc")
+    assert response.status_code == 200
+
+
+def test_the_catalogue_paginates(client, make):
+    institution = make.institution()
+    for _ in range(PER_PAGE + 1):
+        make.course(institution=institution, lessons=1)
+    first = client.get(f"/courses/?institution={institution.id}").text
+    second = client.get(f"/courses/?institution={institution.id}&page=2").text
+    assert 'rel="next"' in first and 'rel="prev"' in second
+
+
+def test_titles_fall_back_along_the_readers_languages(client, make):
+    course = make.course(title_bo=None, title_zh="唐卡", title_en="Thangka")
+    client.set_cookie("lms_lang", "bo", domain="localhost")
+    assert "唐卡" in client.get(f"/courses/{course.id}").text  # bo reader: Chinese before English
+    client.set_cookie("lms_lang", "en", domain="localhost")
+    assert "Thangka" in client.get(f"/courses/{course.id}").text
+
+
+def test_the_subsidised_catalogue_and_institution_catalogue_are_public(client, make):
+    course = make.course(subsidised=True)
+    page = client.get("/courses/subsidised").text
+    assert course.title_en in page and course.occupation_code in page
+    assert course.institution.name_en in client.get("/institutions/").text
+
+
+def test_a_learner_enrols_studies_and_completes_a_course(login_as, make):
+    learner, course = make.learner(), make.course(lessons=2)
+    client = login_as(learner)
+    response = client.post(f"/courses/{course.id}/enrol")
+    first, second = lessons_of(course)
+    assert response.headers["Location"].endswith(f"/courses/{course.id}/continue")
+    assert client.get(response.headers["Location"]).headers["Location"].endswith(
+        f"/lessons/{first.id}")
+    client.get(f"/courses/{course.id}/lessons/{first.id}")
+    client.post(f"/courses/{course.id}/lessons/{first.id}/reading")
+    page = client.get(f"/courses/{course.id}/lessons/{first.id}").text
+    assert 'id="lesson-done"' in page
+    assert client.get(f"/courses/{course.id}/continue").headers["Location"].endswith(
+        f"/lessons/{second.id}")
+    client.get(f"/courses/{course.id}/lessons/{second.id}")
+    client.post(f"/courses/{course.id}/lessons/{second.id}/reading")
+    assert "100%" in client.get("/learning/").text
+
+
+def test_finishing_too_early_says_how_long_to_keep_reading(login_as, make, monkeypatch):
+    learner, course = make.learner(), make.course(lessons=1)
+    lesson = lessons_of(course)[0]
+    lesson.min_reading_seconds = 120
+    database.session.commit()
+    make.enrolment(learner, course)
+    client = login_as(learner)
+    clock = [utcnow()]
+    monkeypatch.setattr("lms.courses.controllers.learning.utcnow", lambda: clock[0])
+    client.get(f"/courses/{course.id}/lessons/{lesson.id}")
+    clock[0] += timedelta(seconds=30)
+    response = client.post(f"/courses/{course.id}/lessons/{lesson.id}/reading",
+                           follow_redirects=True)
+    assert "90 more seconds" in response.text
+    clock[0] += timedelta(seconds=95)
+    response = client.post(f"/courses/{course.id}/lessons/{lesson.id}/reading",
+                           headers={"Accept": "application/json"})
+    assert response.json == {"remaining": 0, "complete": True}
+
+
+def test_a_button_alone_does_not_complete_a_text_lesson(login_as, make):
+    learner, course = make.learner(), make.course(lessons=1)
+    lesson = lessons_of(course)[0]
+    lesson.min_reading_seconds = 60
+    database.session.commit()
+    make.enrolment(learner, course)
+    client = login_as(learner)
+    response = client.post(f"/courses/{course.id}/lessons/{lesson.id}/reading",
+                           headers={"Accept": "application/json"})
+    assert response.json["complete"] is False and response.json["remaining"] == 60
+
+
+def test_locked_lessons_cannot_be_opened_or_completed(login_as, make):
+    learner, course = make.learner(), make.course(lessons=2, sequential=True)
+    make.enrolment(learner, course)
+    client = login_as(learner)
+    second = lessons_of(course)[1]
+    assert client.get(f"/courses/{course.id}/lessons/{second.id}").status_code == 403
+    assert client.post(f"/courses/{course.id}/lessons/{second.id}/reading").status_code == 403
+
+
+def test_a_learner_opening_an_unpublished_course_or_draft_lesson_gets_404(login_as, make):
+    learner = make.learner()
+    draft = make.course(published=False)
+    course = make.course(lessons=2)
+    hidden = lessons_of(course)[1]
+    hidden.is_published = False
+    database.session.commit()
+    make.enrolment(learner, course)
+    client = login_as(learner)
+    assert client.get(f"/courses/{draft.id}").status_code == 404
+    assert client.post(f"/courses/{draft.id}/enrol").status_code == 404
+    assert client.get(f"/courses/{course.id}/lessons/{hidden.id}").status_code == 404
+    assert client.get(f"/courses/{course.id}/lessons/999999").status_code == 404
+
+
+def test_a_lesson_of_another_course_is_not_reachable_through_this_one(login_as, make):
+    learner, mine, other = make.learner(), make.course(), make.course()
+    make.enrolment(learner, mine)
+    client = login_as(learner)
+    foreign = lessons_of(other)[0]
+    assert client.get(f"/courses/{mine.id}/lessons/{foreign.id}").status_code == 404
+
+
+def test_visitors_who_are_not_enrolled_are_sent_to_the_course_page(login_as, make):
+    course = make.course()
+    client = login_as(make.learner())
+    response = client.get(f"/courses/{course.id}/lessons/{lessons_of(course)[0].id}")
+    assert response.status_code == 302 and response.headers["Location"].endswith(
+        f"/courses/{course.id}")
+
+
+def test_enrolling_twice_over_http_is_harmless(login_as, make):
+    learner, course = make.learner(), make.course()
+    client = login_as(learner)
+    assert client.post(f"/courses/{course.id}/enrol").status_code == 302
+    assert client.post(f"/courses/{course.id}/enrol").status_code == 302
+    assert client.get("/learning/").text.count(course.title_en) == 1
+
+
+def _attachment_course(make, data: bytes, content_type: str, filename: str):
+    course = make.course(lessons=1)
+    section = course.sections[0]
+    from lms.core.storage import storage
+    from lms.courses import operations
+
+    lesson = operations.save_lesson(make.author, section, None, kind="attachment",
+                                    title_en="Pattern sheets", required=True, is_published=True)
+    key = storage().new_key("attachments", ".bin")
+    storage().save_bytes(key, data)
+    database.session.add(Attachment(lesson_id=lesson.id, key=key, filename=filename,
+                                    content_type=content_type, size=len(data)))
+    database.session.commit()
+    return course, lesson
+
+
+def test_opening_every_file_completes_an_attachment_lesson(login_as, make):
+    learner = make.learner()
+    course, lesson = _attachment_course(make, b"%PDF-1.4\n%%EOF\n", "application/pdf",
+                                        "ཐང་ཀ་ grid.pdf")
+    make.enrolment(learner, course)
+    client = login_as(learner)
+    file = lesson.attachments[0]
+    response = client.get(f"/courses/{course.id}/lessons/{lesson.id}/files/{file.id}")
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"].startswith("attachment")
+    assert "sandbox" in response.headers["Content-Security-Policy"]
+    page = client.get(f"/courses/{course.id}/lessons/{lesson.id}").text
+    assert 'id="lesson-done"' in page
+
+
+def test_pdfs_are_never_shown_inline_only_images_are(login_as, make):
+    learner = make.learner()
+    course, lesson = _attachment_course(make, b"%PDF-1.4\n%%EOF\n", "application/pdf", "a.pdf")
+    make.enrolment(learner, course)
+    client = login_as(learner)
+    file = lesson.attachments[0]
+    response = client.get(f"/courses/{course.id}/lessons/{lesson.id}/files/{file.id}?inline=1")
+    assert response.headers["Content-Disposition"].startswith("attachment")
+
+
+def test_strangers_cannot_download_a_courses_files(login_as, make):
+    course, lesson = _attachment_course(make, b"%PDF-1.4\n%%EOF\n", "application/pdf", "a.pdf")
+    client = login_as(make.learner())
+    file = lesson.attachments[0]
+    url = f"/courses/{course.id}/lessons/{lesson.id}/files/{file.id}"
+    assert client.get(url).status_code == 403
+
+
+def test_images_uploaded_by_instructors_lose_their_metadata(login_as, make):
+    instructor = make.instructor()
+    course = make.course(instructor=instructor, institution=instructor.institution)
+    client = login_as(instructor)
+    from lms.courses import operations
+
+    lesson = operations.save_lesson(make.author, course.sections[0], None, kind="attachment",
+                                    title_en="Photos", required=True, is_published=True)
+    database.session.commit()
+    image = Image.new("RGB", (64, 48), "red")
+    exif = Image.Exif()
+    exif[0x010F] = "Secret camera"  # Make
+    buf = io.BytesIO()
+    image.save(buf, "JPEG", exif=exif)
+    assert b"Secret camera" in buf.getvalue()
+    client.post(f"/teach/lessons/{lesson.id}/files",
+                data={"file": (io.BytesIO(buf.getvalue()), "photo.jpg")},
+                content_type="multipart/form-data")
+    database.session.refresh(lesson)
+    from lms.core.storage import storage
+
+    stored = storage().path(lesson.attachments[0].key).read_bytes()
+    assert stored.startswith(b"\xff\xd8") and b"Secret camera" not in stored
+
+
+@pytest.mark.parametrize("payload, name", [
+    (b"<html><script>alert(1)</script></html>", "evil.pdf"),
+    (b"%PDF-1.4\n1 0 obj << /OpenAction << /S /JavaScript /JS (app.alert(1)) >> >>\n%%EOF",
+     "scripted.pdf"),
+    (b"MZ\x90\x00" + b"\x00" * 100, "tool.exe"),
+    (b"PK\x03\x04" + b"\x00" * 100, "archive.zip"),
+    (b"", "empty.pdf"),
+])
+def test_files_that_are_not_clean_pdfs_or_images_are_refused(login_as, make, payload, name):
+    instructor = make.instructor()
+    course = make.course(instructor=instructor, institution=instructor.institution)
+    client = login_as(instructor)
+    from lms.courses import operations
+
+    lesson = operations.save_lesson(make.author, course.sections[0], None, kind="attachment",
+                                    title_en="Files", required=True, is_published=True)
+    database.session.commit()
+    response = client.post(f"/teach/lessons/{lesson.id}/files",
+                           data={"file": (io.BytesIO(payload), name)},
+                           content_type="multipart/form-data", follow_redirects=True)
+    assert response.status_code == 200
+    database.session.refresh(lesson)
+    assert lesson.attachments == []
