@@ -1,0 +1,196 @@
+"""Dashboard charts drawn on the server as SVG, readable without JavaScript.
+
+The SVG scales to its container (viewBox, width 100%), names itself to
+screen readers (role="img", <title>, <desc> listing every value), and keeps
+to what the site's Content-Security-Policy allows: no scripts, no event
+handlers, no style attributes or <style> elements. Colours are presentation
+attributes and typefaces come from the site's CSS through the ``chart-*``
+classes, which can also override the colours.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import unicodedata
+from collections.abc import Sequence
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+
+WIDTH = 640
+INK = "#333333"
+MUTED = "#767676"
+BAR = "#8a2b2b"
+GRID = "#dddddd"
+Number = float | int | Decimal
+# Characters XML forbids; a stray control character must not break the page.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _clean(text: object) -> str:
+    return _XML_INVALID.sub("", str(text))
+
+
+def _number(value: float) -> str:
+    rounded = round(float(value), 1)
+    return f"{rounded:,.0f}" if rounded.is_integer() else f"{rounded:,.1f}"
+
+
+def _with_unit(value: float, unit: str) -> str:
+    return f"{_number(value)} {unit}".strip()
+
+
+def _finite(value: Number) -> float:
+    # No real count comes near 10**12; bounding values keeps the arithmetic finite.
+    number = float(value)
+    return max(-1e12, min(number, 1e12)) if math.isfinite(number) else 0.0
+
+
+def _em_width(text: str) -> float:
+    # A rough advance per character: Chinese is one em wide, Tibetan stacked
+    # consonants and vowel signs take no extra room, everything else ~0.6 em.
+    width = 0.0
+    for ch in text:
+        if unicodedata.east_asian_width(ch) in "WF":
+            width += 1.0
+        elif unicodedata.combining(ch) or "\u0f71" <= ch <= "\u0fbc":
+            continue
+        else:
+            width += 0.6
+    return width
+
+
+def _fit(text: str, max_em: float) -> str:
+    """``text`` cut with an ellipsis so that it takes at most ``max_em``."""
+    if _em_width(text) <= max_em:
+        return text
+    while text and _em_width(text) > max_em - 0.6:
+        text = text[:-1]
+    return text + "…"
+
+
+# Every fragment is a Markup template: format() escapes whatever goes into it.
+_TEXT = Markup('<text class="{}" x="{:.1f}" y="{:.1f}" font-size="{}" text-anchor="{}" '
+               'fill="{}">{}</text>')
+_SVG = Markup('<svg xmlns="http://www.w3.org/2000/svg" class="chart chart-{kind}" '
+              'viewBox="0 0 {width} {height}" width="100%" preserveAspectRatio="xMidYMid meet" '
+              'role="img" aria-labelledby="{cid}-title {cid}-desc">'
+              '<title id="{cid}-title">{title}</title><desc id="{cid}-desc">{desc}</desc>'
+              '{heading}{body}</svg>')
+_TIP = Markup("<g><title>{}</title>{}</g>")
+_BAR = Markup('<rect class="chart-bar" x="{}" y="{}" width="{:.1f}" height="{}" rx="2" '
+              'fill="{}"/>')
+_GRID = Markup('<line class="chart-grid" x1="{}" y1="{:.1f}" x2="{}" y2="{:.1f}" stroke="{}" '
+               'stroke-width="1"/>')
+_LINE = Markup('<polyline class="chart-line" points="{}" fill="none" stroke="{}" '
+               'stroke-width="2" stroke-linejoin="round"/>')
+_POINT = Markup('<circle class="chart-point" cx="{:.1f}" cy="{:.1f}" r="3.5" fill="{}"/>')
+
+
+def _text(x: float, y: float, text: str, css: str, *, size: int = 13, anchor: str = "start",
+          fill: str = INK) -> Markup:
+    return _TEXT.format(css, x, y, size, anchor, fill, text)
+
+
+def _svg(kind: str, title: str, desc: str, height: int, body: list[Markup],
+         chart_id: str | None, data: object) -> Markup:
+    cid = chart_id or "chart-" + hashlib.sha1(
+        repr((kind, title, data)).encode("utf-8"), usedforsecurity=False).hexdigest()[:10]
+    return _SVG.format(kind=kind, width=WIDTH, height=height, cid=cid, title=title, desc=desc,
+                       heading=_text(0, 22, title, "chart-title", size=16),
+                       body=Markup("").join(body))
+
+
+def _empty(kind: str, title: str, chart_id: str | None) -> Markup:
+    message = str(_l("No data"))
+    body = [_text(WIDTH / 2, 78, message, "chart-empty", size=14, anchor="middle", fill=MUTED)]
+    return _svg(kind, title, message, 120, body, chart_id, ())
+
+
+def _describe(items: Sequence[tuple[str, float]], unit: str) -> str:
+    return "; ".join(f"{label}: {_with_unit(value, unit)}" for label, value in items)
+
+
+def bar_chart(series: Sequence[tuple[str, Number]], *, title: str, unit: str = "",
+              chart_id: str | None = None) -> Markup:
+    """Horizontal bars, one per (label, value), with each value printed at its bar's end."""
+    title, unit = _clean(title), _clean(unit)
+    if not series:
+        return _empty("bar", title, chart_id)
+    items = [(_clean(label), _finite(value)) for label, value in series]
+    label_width, bar_left, bar_room, row_h, top = 190, 200, 350, 30, 40
+    # Negative values have no bar to draw; their printed value still tells the truth.
+    scale = bar_room / (max(max(v for _, v in items), 0) or 1)
+    body = []
+    for i, (label, value) in enumerate(items):
+        y = top + i * row_h
+        length = max(value, 0) * scale
+        body.append(_TIP.format(
+            f"{label}: {_with_unit(value, unit)}",
+            _text(label_width, y + 15, _fit(label, label_width / 13), "chart-label",
+                  anchor="end")
+            + _BAR.format(bar_left, y + 4, length, row_h - 10, BAR)
+            + _text(bar_left + length + 6, y + 15, _with_unit(value, unit), "chart-value"),
+        ))
+    height = top + len(items) * row_h + 8
+    return _svg("bar", title, _describe(items, unit), height, body, chart_id, items)
+
+
+def _tick_step(low: float, high: float) -> float:
+    """A round gridline spacing (1, 2 or 5 times a power of ten) giving at most five steps."""
+    raw = (high - low) / 4
+    if raw <= 0:
+        return 1.0
+    power = 10 ** math.floor(math.log10(raw))
+    return next(step * power for step in (1, 2, 5, 10) if step * power >= raw)
+
+
+def line_chart(points: Sequence[tuple[str, Number]], *, title: str, unit: str = "",
+               chart_id: str | None = None) -> Markup:
+    """A line through (label, value) points in order, e.g. hours by month."""
+    title, unit = _clean(title), _clean(unit)
+    if not points:
+        return _empty("line", title, chart_id)
+    items = [(_clean(label), _finite(value)) for label, value in points]
+    left, right, top, bottom, height = 64, WIDTH - 32, 56, 240, 276
+    values = [v for _, v in items]
+    step = _tick_step(min(0.0, *values), max(values))
+    low = math.floor(min(0.0, *values) / step) * step
+    ticks = max(math.ceil(max(values) / step - low / step), 1)
+    span = ticks * step
+
+    def y_of(value: float) -> float:
+        return bottom - (value - low) / span * (bottom - top)
+
+    gap = (right - left) / max(len(items) - 1, 1)
+
+    def x_of(index: int) -> float:
+        return (left + right) / 2 if len(items) == 1 else left + index * gap
+
+    body = []
+    for tick in range(ticks + 1):
+        value = low + tick * step
+        y = y_of(value)
+        body.append(_GRID.format(left, y, right, y, GRID))
+        body.append(_text(left - 8, y + 4, _number(value), "chart-axis", size=11,
+                          anchor="end", fill=MUTED))
+    if unit:
+        body.append(_text(left - 8, top - 14, unit, "chart-axis", size=11, anchor="end",
+                          fill=MUTED))
+    every = math.ceil(len(items) / 8)
+    for i, (label, _) in enumerate(items):
+        if i % every == 0:
+            body.append(_text(x_of(i), bottom + 20, _fit(label, 7), "chart-axis", size=11,
+                              anchor="middle", fill=MUTED))
+    coords = " ".join(f"{x_of(i):.1f},{y_of(v):.1f}" for i, (_, v) in enumerate(items))
+    body.append(_LINE.format(coords, BAR))
+    for i, (label, value) in enumerate(items):
+        x, y = x_of(i), y_of(value)
+        point = _POINT.format(x, y, BAR)
+        if len(items) <= 12:
+            point += _text(x, y - 9, _number(value), "chart-value", size=11, anchor="middle")
+        body.append(_TIP.format(f"{label}: {_with_unit(value, unit)}", point))
+    return _svg("line", title, _describe(items, unit), height, body, chart_id, items)

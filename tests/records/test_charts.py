@@ -1,0 +1,131 @@
+"""Server-rendered SVG charts: escaping, accessibility, empty data, no inline code."""
+
+from xml.etree import ElementTree
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from lms.records.charts import bar_chart, line_chart
+
+SVG = "{http://www.w3.org/2000/svg}"
+TYPES = [("ལས་རིགས་ལག་རྩལ་སྦྱོང་བརྡར།", 60), ("岗位技能提升培训", 12.5), ("创业培训", 0)]
+MONTHS = [("2024-01", 3), ("2024-02", 0), ("2024-03", 18.5), ("2024-04", 41)]
+
+
+def parse(markup: str) -> ElementTree.Element:
+    """The chart as an XML tree (raises if it is not well-formed)."""
+    return ElementTree.fromstring(str(markup))
+
+
+def texts(svg: ElementTree.Element) -> list[str]:
+    """Everything a sighted reader sees printed in the chart."""
+    return ["".join(t.itertext()) for t in svg.iter(f"{SVG}text")]
+
+
+def both_charts(data, **kwargs):
+    """A bar chart and a line chart of the same data."""
+    return [bar_chart(data, **kwargs), line_chart(data, **kwargs)]
+
+
+def test_bar_chart_prints_each_label_and_value_with_its_unit():
+    svg = parse(bar_chart(TYPES, title="Hours by training type", unit="学时"))
+
+    printed = texts(svg)
+    assert "ལས་རིགས་ལག་རྩལ་སྦྱོང་བརྡར།" in printed and "岗位技能提升培训" in printed
+    assert {"60 学时", "12.5 学时", "0 学时"} <= set(printed)
+    widths = [float(r.get("width")) for r in svg.iter(f"{SVG}rect")]
+    assert widths[0] > widths[1] > widths[2] == 0
+
+
+def test_charts_name_and_describe_themselves_to_screen_readers():
+    for markup in both_charts(TYPES, title="Hours by training type", unit="h"):
+        svg = parse(markup)
+        title_id, desc_id = svg.get("aria-labelledby").split()
+
+        assert svg.get("role") == "img"
+        assert svg.find(f"{SVG}title").get("id") == title_id
+        assert svg.find(f"{SVG}title").text == "Hours by training type"
+        assert svg.find(f"{SVG}desc").get("id") == desc_id
+        assert "岗位技能提升培训: 12.5 h" in svg.find(f"{SVG}desc").text
+
+
+def test_charts_scale_to_their_container():
+    for markup in both_charts(MONTHS, title="Hours", unit="h"):
+        svg = parse(markup)
+
+        assert svg.get("width") == "100%"
+        assert svg.get("viewBox").startswith("0 0 ")
+        assert svg.get("height") is None
+
+
+def test_script_in_a_label_or_title_is_shown_as_text_not_run():
+    attack = "<script>alert(1)</script>"
+    for markup in both_charts([(attack, 3), ('" onload="alert(1)', 1)],
+                              title=attack, unit="<b>h</b>"):
+        svg = parse(markup)
+
+        assert "<script" not in str(markup)
+        assert svg.find(f"{SVG}script") is None
+        assert svg.find(f"{SVG}title").text == attack
+        assert all(not name.startswith("on") for el in svg.iter() for name in el.attrib)
+
+
+def test_charts_carry_no_inline_styles_scripts_or_event_handlers():
+    for markup in both_charts(TYPES, title="Hours", unit="h"):
+        svg = parse(markup)
+
+        for element in svg.iter():
+            assert element.tag not in (f"{SVG}style", f"{SVG}script", f"{SVG}foreignObject")
+            assert "style" not in element.attrib
+            assert not any(name.startswith("on") for name in element.attrib)
+            assert "font-family" not in element.attrib  # typefaces come from the site's CSS
+
+
+def test_empty_data_gives_a_no_data_chart():
+    for markup in both_charts([], title="Hours by region", unit="h"):
+        svg = parse(markup)
+
+        assert "No data" in texts(svg)
+        assert svg.find(f"{SVG}title").text == "Hours by region"
+        assert svg.find(f".//{SVG}rect") is None and svg.find(f".//{SVG}polyline") is None
+
+
+def test_all_zero_values_draw_a_flat_line_and_empty_bars():
+    zeros = [("2024-05", 0), ("2024-06", 0)]
+    bars, line = (parse(m) for m in both_charts(zeros, title="Hours", unit="h"))
+
+    assert [float(r.get("width")) for r in bars.iter(f"{SVG}rect")] == [0.0, 0.0]
+    ys = {p.split(",")[1] for p in line.find(f".//{SVG}polyline").get("points").split()}
+    assert len(ys) == 1
+
+
+def test_line_chart_rises_where_the_hours_rise():
+    svg = parse(line_chart(MONTHS, title="Hours by month", unit="h"))
+    points = [tuple(map(float, p.split(",")))
+              for p in svg.find(f".//{SVG}polyline").get("points").split()]
+
+    xs, ys = zip(*points, strict=True)
+    assert list(xs) == sorted(xs)
+    assert ys[3] < ys[2] < ys[0] < ys[1]  # SVG's y axis points down
+    assert {"2024-01", "2024-04"} <= set(texts(svg))
+
+
+def test_a_single_month_is_drawn_as_one_point():
+    svg = parse(line_chart([("2024-05", 4)], title="Hours", unit="h"))
+
+    assert len(list(svg.iter(f"{SVG}circle"))) == 1
+
+
+def test_two_charts_on_one_page_do_not_share_ids():
+    first = parse(bar_chart(TYPES, title="Hours by type", unit="h"))
+    second = parse(bar_chart(TYPES[:2], title="Hours by type", unit="h"))
+
+    assert first.get("aria-labelledby") != second.get("aria-labelledby")
+
+
+@given(st.lists(st.tuples(st.text(), st.floats(allow_nan=True, allow_infinity=True)),
+                max_size=30))
+@pytest.mark.parametrize("chart", [bar_chart, line_chart])
+def test_any_labels_and_values_even_control_characters_give_well_formed_svg(chart, data):
+    assert parse(chart(data, title="Hours\x00", unit="h")).tag == f"{SVG}svg"
