@@ -17,6 +17,7 @@ REGISTERING_MODULES = (
     "lms.core.jobs",
     "lms.users.models",
     "lms.courses.models",
+    "lms.uploads.models",
 )
 
 #: Blueprints, in registration order (``<domain>.blueprint.bp``).
@@ -24,6 +25,7 @@ BLUEPRINTS = (
     "lms.web.blueprint",
     "lms.users.blueprint",
     "lms.courses.blueprint",
+    "lms.uploads.blueprint",
 )
 
 

@@ -150,6 +150,17 @@ SETTINGS: tuple[Setting, ...] = (
             "A running job's lease; its worker renews it, so an expired one means the worker died.",
             _positive),
     Setting("JOB_MAX_ATTEMPTS", 3, int, "Attempts before a job is marked failed.", _positive),
+    # --- uploads -----------------------------------------------------------
+    Setting("UPLOAD_MAX_BYTES", 4 * 2**30, int,
+            "Largest file an instructor may upload (a video, say), in bytes.", _positive),
+    Setting("UPLOAD_CHUNK_BYTES", 2 * 2**20, int,
+            "Size of one upload chunk; small chunks resume well on weak networks.", _positive),
+    Setting("UPLOAD_EXPIRE_HOURS", 48, int,
+            "Unfinished uploads older than this are deleted.", _positive),
+    # --- video -------------------------------------------------------------
+    # --- assessment --------------------------------------------------------
+    # --- records -----------------------------------------------------------
+    # --- search ------------------------------------------------------------
 )
 
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}

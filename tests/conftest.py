@@ -67,7 +67,7 @@ def database_url(instance_dir: Path) -> str:
     from alembic import command
 
     url = _postgres_url() if PG_URL else f"sqlite:///{instance_dir / 'test.db'}"
-    command.upgrade(alembic_config(url), "head")
+    command.upgrade(alembic_config(url), "heads")
     return url
 
 

@@ -111,6 +111,17 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
 write_intent: ContextVar[bool] = ContextVar("write_intent", default=True)
 
 
+def writes_later(view: Any) -> Any:
+    """Mark a view that reads (and waits on the network) before it writes.
+
+    Its request starts with a read-only transaction; the view calls
+    ``db.begin_write()`` when it is ready to write, so a slow client never
+    holds SQLite's write lock while its bytes trickle in.
+    """
+    view.lms_writes_later = True
+    return view
+
+
 def _begin(conn: Connection) -> None:
     # A deferred SQLite transaction that reads and then writes fails with
     # SQLITE_BUSY if another writer committed in between (no retry is
@@ -209,6 +220,11 @@ class Database:
         finally:
             session.close()
             write_intent.reset(token)
+
+    def begin_write(self) -> None:
+        """End the read phase of a unit of work; what follows takes the write lock up front."""
+        self.session.commit()
+        write_intent.set(True)
 
     def get_or_404(self, model: type, ident: Any) -> Any:
         """The row with primary key ``ident`` or a 404."""

@@ -152,8 +152,10 @@ def install_app_hooks(state: BlueprintSetupState) -> None:
 
     @app.before_request
     def _declare_write_intent() -> None:
-        request.environ["lms.write_intent_token"] = write_intent.set(
-            request.method not in ("GET", "HEAD", "OPTIONS"))
+        view = app.view_functions.get(request.endpoint or "")
+        writes = request.method not in ("GET", "HEAD", "OPTIONS") and not getattr(
+            view, "lms_writes_later", False)
+        request.environ["lms.write_intent_token"] = write_intent.set(writes)
 
     @app.teardown_request
     def _reset_write_intent(_exc: BaseException | None) -> None:
