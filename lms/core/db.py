@@ -37,7 +37,6 @@ from sqlalchemy.orm import (
     scoped_session,
     sessionmaker,
 )
-from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -181,8 +180,10 @@ class Database:
     @staticmethod
     def _create_engine(url: str, echo: bool) -> Engine:
         if url.startswith("sqlite"):
+            # Keep connections open: closing the last connection to a WAL database
+            # checkpoints and deletes the WAL, which would cost every request.
             engine = create_engine(
-                url, echo=echo, poolclass=NullPool,
+                url, echo=echo, pool_size=8, max_overflow=16, pool_pre_ping=False,
                 connect_args={"timeout": 30, "check_same_thread": False},
             )
             event.listen(engine, "connect", _tune_sqlite)
@@ -225,6 +226,24 @@ class Database:
         """End the read phase of a unit of work; what follows takes the write lock up front."""
         self.session.commit()
         write_intent.set(True)
+
+    @contextlib.contextmanager
+    def write_phase(self) -> Iterator[None]:
+        """A short write inside a read-only request (a page view that records progress).
+
+        Ends the read snapshot, takes the write lock for the block, commits it,
+        and lets the rest of the request read without holding the lock.
+        """
+        self.session.commit()
+        token = write_intent.set(True)
+        try:
+            yield
+            self.session.commit()
+        except BaseException:
+            self.session.rollback()
+            raise
+        finally:
+            write_intent.reset(token)
 
     def get_or_404(self, model: type, ident: Any) -> Any:
         """The row with primary key ``ident`` or a 404."""

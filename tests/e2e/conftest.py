@@ -62,13 +62,39 @@ def live_server(base_config, committed_db) -> Iterator[str]:
 
 
 @pytest.fixture
-def page(browser, live_server, request):
-    """A fresh browser tab (its own cookies); a screenshot is saved when the test ends."""
-    context = browser.new_context(base_url=live_server, locale="en-US",
-                                  viewport={"width": 412, "height": 915})
-    tab = context.new_page()
-    tab.set_default_timeout(15_000)
-    yield tab
+def new_page(browser, live_server, request):
+    """Open a fresh tab as a new person (own cookies): ``new_page("learner")``.
+
+    Each tab is screenshotted when the test ends, into test-artifacts/screenshots/.
+    """
+    opened: list[tuple[str, object, object]] = []
+
+    def open_page(name: str = "page", locale: str = "en-US"):
+        context = browser.new_context(base_url=live_server, locale=locale,
+                                      viewport={"width": 412, "height": 915},
+                                      accept_downloads=True)
+        tab = context.new_page()
+        tab.set_default_timeout(15_000)
+        opened.append((name, context, tab))
+        return tab
+
+    yield open_page
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    tab.screenshot(path=str(SCREENSHOTS / f"{request.node.name}.png"), full_page=True)
-    context.close()
+    for name, context, tab in opened:
+        tab.screenshot(path=str(SCREENSHOTS / f"{request.node.name}-{name}.png"), full_page=True)
+        context.close()
+
+
+@pytest.fixture
+def page(new_page):
+    """A fresh browser tab."""
+    return new_page()
+
+
+def log_in(page, contact: str, password: str) -> None:
+    """Log in through the login form."""
+    page.goto("/account/login")
+    page.fill("#contact", contact)
+    page.fill("#password", password)
+    page.click("form.card button")
+    page.wait_for_url("**/dashboard")

@@ -129,11 +129,11 @@ def lesson(course_id: int, lesson_id: int) -> str | Response:
     kind = kind_of(lesson)
     progress = None
     now = utcnow()
-    if not preview:
-        progress = operations.progress_for(enrolment, lesson)
-        operations.touch(enrolment, now)
-    kind_ctx = kind.on_view(lesson, enrolment, progress, now)
-    db.session.commit()
+    with db.write_phase():
+        if not preview:
+            progress = operations.progress_for(enrolment, lesson)
+            operations.touch(enrolment, now)
+        kind_ctx = kind.on_view(lesson, enrolment, progress, now)
     prev_lesson, next_lesson = outline.neighbours(lesson.id)
     return render_template("courses/lesson.html", course=access.course, lesson=lesson,
                            kind=kind, kind_ctx=kind_ctx, progress=progress, outline=outline,
@@ -186,10 +186,10 @@ def attachment(course_id: int, lesson_id: int, attachment_id: int) -> Response:
         outline_item = util.outline(access.course, access.enrolment).item(lesson.id)
         if outline_item is None or outline_item.locked:
             abort(403)
-        progress = operations.progress_for(access.enrolment, lesson)
-        operations.note_attachment_opened(progress, lesson, file.id)
-        operations.touch(access.enrolment)
-        db.session.commit()
+        with db.write_phase():
+            progress = operations.progress_for(access.enrolment, lesson)
+            operations.note_attachment_opened(progress, lesson, file.id)
+            operations.touch(access.enrolment)
     elif not access.can_edit:
         abort(403)
     inline = request.args.get("inline") == "1"

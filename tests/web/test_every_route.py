@@ -1,0 +1,104 @@
+"""Every page, opened by every kind of user, answers without a server error.
+
+The test walks the URL map, so a new route is covered the day it is added; a
+route whose URL arguments it cannot fill makes the test fail until the
+argument is added to ``sample_arguments``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from lms.courses.models import Attachment
+from lms.core.storage import storage
+
+ROLES = ("anonymous", "learner", "enrolled", "outsider_instructor", "instructor",
+         "institution_admin", "regional_admin")
+
+
+@pytest.fixture
+def world(make, db):
+    """A small installation: one course with an attachment, people in every role."""
+    teacher = make.instructor()
+    course = make.course(instructor=teacher, institution=teacher.institution, lessons=2)
+    lesson = course.sections[0].lessons[0]
+    key = storage().new_key("attachments", ".pdf")
+    storage().save_bytes(key, b"%PDF-1.4\n%%EOF\n")
+    attachment = Attachment(lesson_id=lesson.id, key=key, filename="a.pdf",
+                            content_type="application/pdf", size=15)
+    db.session.add(attachment)
+    db.session.commit()
+    enrolled = make.learner()
+    make.enrolment(enrolled, course)
+    people = {
+        "learner": make.learner(),
+        "enrolled": enrolled,
+        "outsider_instructor": make.instructor(),
+        "instructor": teacher,
+        "institution_admin": make.institution_admin(institution=teacher.institution),
+        "regional_admin": make.regional_admin(),
+    }
+    return {"course": course, "lesson": lesson, "attachment": attachment, "people": people,
+            "institution": teacher.institution}
+
+
+def sample_arguments(world) -> dict:
+    """A real value for every URL argument the app uses."""
+    return {
+        "course_id": world["course"].id,
+        "lesson_id": world["lesson"].id,
+        "section_id": world["course"].sections[0].id,
+        "attachment_id": world["attachment"].id,
+        "institution_id": world["institution"].id,
+        "user_id": world["people"]["learner"].id,
+        "action": "publish",
+        "upload_id": "0" * 32,
+    }
+
+
+def get_routes(app):
+    return [rule for rule in app.url_map.iter_rules()
+            if "GET" in rule.methods and rule.endpoint != "static"]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_no_page_fails_with_a_server_error_for_any_role(app, world, login_as, client, role):
+    if role != "anonymous":
+        login_as(world["people"][role])
+    args = sample_arguments(world)
+    for rule in get_routes(app):
+        missing = set(rule.arguments) - set(args)
+        assert not missing, f"add sample values for {missing} (route {rule.rule})"
+        values = {name: args[name] for name in rule.arguments}
+        url = app.url_map.bind("localhost").build(rule.endpoint, values)
+        response = client.get(url)
+        assert response.status_code < 500, (role, url, response.status_code)
+
+
+EXPECTED = {
+    # route endpoint: {role: status}, for the statuses that matter most.
+    "courses.outline": {"anonymous": 302, "learner": 403, "enrolled": 403,
+                        "outsider_instructor": 403, "instructor": 200,
+                        "institution_admin": 200, "regional_admin": 200},
+    "courses.progress": {"learner": 403, "outsider_instructor": 403, "instructor": 200,
+                         "institution_admin": 200, "regional_admin": 200},
+    "courses.lesson": {"anonymous": 302, "learner": 302, "enrolled": 200, "instructor": 200},
+    "courses.attachment": {"learner": 403, "enrolled": 200, "outsider_instructor": 403,
+                           "instructor": 200},
+    "courses.display": {"anonymous": 200, "learner": 200, "enrolled": 200},
+    "users.admin_users": {"learner": 403, "instructor": 403, "institution_admin": 200,
+                          "regional_admin": 200},
+}
+
+
+@pytest.mark.parametrize("endpoint", sorted(EXPECTED))
+def test_who_may_open_what(app, world, login_as, client, endpoint):
+    args = sample_arguments(world)
+    rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+    url = app.url_map.bind("localhost").build(endpoint, {a: args[a] for a in rule.arguments})
+    for role, status in EXPECTED[endpoint].items():
+        with client.session_transaction() as sess:
+            sess.clear()
+        if role != "anonymous":
+            login_as(world["people"][role])
+        assert client.get(url).status_code == status, (role, url)
