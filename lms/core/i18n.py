@@ -11,7 +11,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
-from flask import current_app, has_request_context, request
+from flask import current_app, g, has_request_context, request
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -53,10 +53,18 @@ def select_locale() -> str:
 
 def current_locale() -> str:
     """The active interface locale as a string (``bo``, ``zh_Hans`` or ``en``)."""
+    if has_request_context():
+        cached = g.get("lms_locale")
+        if cached:
+            return cached
     locale = get_locale()
     if locale is None:
-        return current_app.config["DEFAULT_LOCALE"]
-    return "zh_Hans" if locale.language == "zh" else locale.language
+        value = current_app.config["DEFAULT_LOCALE"]
+    else:
+        value = "zh_Hans" if locale.language == "zh" else locale.language
+    if has_request_context():
+        g.lms_locale = value
+    return value
 
 
 def html_lang(lang: str) -> str:

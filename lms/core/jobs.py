@@ -165,14 +165,20 @@ def enqueue(name: str, *, subject: str | None = None, owner_id: int | None = Non
 
 
 def _after_commit(session: Session) -> None:
+    # SQLAlchemy also reports the release of a SAVEPOINT here; only the outermost
+    # commit makes the job rows visible to workers.
+    if session.in_nested_transaction():
+        return
     ids = session.info.pop(_PENDING_KEY, [])
-    if ids:
-        for job_id in ids:
-            dispatch(job_id)
+    for job_id in ids:
+        dispatch(job_id)
 
 
 def _after_rollback(session: Session) -> None:
-    session.info.pop(_PENDING_KEY, None)
+    # A rolled-back SAVEPOINT keeps the outer transaction's jobs; a job whose
+    # row went with the savepoint is dispatched, finds no row and does nothing.
+    if not session.in_nested_transaction():
+        session.info.pop(_PENDING_KEY, None)
 
 
 def dispatch(job_id: int, *, delay: float = 0) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import re
-from functools import cache
+from functools import cache, lru_cache
 
 import nh3
 from markdown_it import MarkdownIt
@@ -56,10 +56,15 @@ def sanitize_html(html: str) -> str:
 
 
 def render_markdown(text: str | None) -> Markup:
-    """Markdown to safe HTML."""
+    """Markdown to safe HTML (recently rendered texts come from a small cache)."""
     if not text:
         return Markup("")
-    return Markup(sanitize_html(_renderer().render(text)))  # noqa: S704 (sanitised above)
+    return Markup(_render_cached(text))  # noqa: S704 (sanitised)
+
+
+@lru_cache(maxsize=256)
+def _render_cached(text: str) -> str:
+    return sanitize_html(_renderer().render(text))
 
 
 def markdown_to_text(text: str | None) -> str:

@@ -40,8 +40,10 @@ class LessonKind:
                 progress: LessonProgress | None, now: datetime) -> dict[str, Any]:
         """Called when a learner (or a previewing instructor) opens the lesson.
 
-        May update ``progress`` (reading time, say); returns extra template
-        context. ``enrolment`` and ``progress`` are None in a preview.
+        Returns extra template context. It must not write to the database: a
+        page view is a read (what it needs to remember goes in the session, or
+        in the kind's own POST endpoint). ``enrolment`` is None in a preview,
+        ``progress`` is None until the learner has done something.
         """
         return {}
 
@@ -84,10 +86,6 @@ class TextKind(LessonKind):
                         "Read this lesson for at least %(num)d minutes.", minutes)
 
     def on_view(self, lesson, enrolment, progress, now):
-        from lms.courses.operations import record_reading
-
-        if progress is not None:
-            record_reading(progress, now)
         seconds = progress.verified_seconds if progress else 0
         return {"remaining": max(0, lesson.min_reading_seconds - seconds)}
 

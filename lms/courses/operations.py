@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from flask import has_request_context, session
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.exceptions import Forbidden
 
 from lms.core import signals
@@ -34,6 +36,8 @@ from lms.users.models import Institution, Role, User
 OCCUPATION_CODE = re.compile(r"^\d-\d{2}-\d{2}-\d{2}$")
 #: Longest stretch one page view (without the page's heartbeat) counts as reading.
 READING_GAP_CAP_SECONDS = 300
+#: "Last activity" in the progress table is kept to this resolution.
+ACTIVITY_RESOLUTION_SECONDS = 300
 
 LOCALIZED_COURSE_FIELDS = ("title", "summary", "occupation_name")
 
@@ -332,21 +336,54 @@ def touch(enrolment: Enrolment, now: datetime | None = None) -> None:
     enrolment.last_activity_at = now or utcnow()
 
 
-def record_reading(progress: LessonProgress, now: datetime) -> int:
-    """Credit the time since the learner's last view or heartbeat as reading, capped.
+def activity_is_stale(enrolment: Enrolment, now: datetime) -> bool:
+    """Whether a page view should refresh "last activity" (at most every few minutes)."""
+    last = enrolment.last_activity_at
+    return last is None or (now - last).total_seconds() > ACTIVITY_RESOLUTION_SECONDS
 
-    Two tabs share one clock (``viewed_at``), so reading in two tabs counts once.
+
+_VIEW_KEY = "lms_viewing"
+
+
+def note_view(lesson: Lesson, now: datetime) -> None:
+    """Remember, in the signed session, when the learner opened this lesson.
+
+    Page views write nothing to the database (readers never wait for the
+    write lock); the next reading report measures from this moment.
     """
+    session[_VIEW_KEY] = [lesson.id, int(now.timestamp())]
+
+
+def _viewed_since(lesson: Lesson) -> datetime | None:
+    viewing = session.get(_VIEW_KEY)
+    if isinstance(viewing, list) and len(viewing) == 2 and viewing[0] == lesson.id:
+        return datetime.fromtimestamp(int(viewing[1]), UTC)
+    return None
+
+
+def record_reading(progress: LessonProgress, now: datetime, lesson: Lesson | None = None) -> int:
+    """Credit the time since the learner's last view or reading report as reading, capped.
+
+    The clock is the later of the last report stored with the progress and the
+    page view remembered in the session. Every report moves the stored clock,
+    so two tabs reporting in turn count the same minutes once.
+    """
+    db.session.refresh(progress, with_for_update=True)  # two tabs report one at a time
+    anchors = [t for t in (progress.viewed_at, _viewed_since(lesson) if lesson else None) if t]
     credit = 0
-    if progress.viewed_at is not None:
-        elapsed = (now - progress.viewed_at).total_seconds()
+    if anchors:
+        elapsed = (now - max(anchors)).total_seconds()
         credit = int(max(0, min(elapsed, READING_GAP_CAP_SECONDS)))
     if credit:
+        # Increment in SQL so two concurrent views never lose each other's seconds.
         db.session.execute(update(LessonProgress).where(LessonProgress.id == progress.id)
-                           .values(verified_seconds=LessonProgress.verified_seconds + credit))
+                           .values(verified_seconds=LessonProgress.verified_seconds + credit)
+                           .execution_options(synchronize_session=False))
+        set_committed_value(progress, "verified_seconds", progress.verified_seconds + credit)
     progress.viewed_at = now
+    if lesson is not None and has_request_context():
+        session[_VIEW_KEY] = [lesson.id, int(now.timestamp())]
     db.session.flush()
-    db.session.refresh(progress, ["verified_seconds"])
     return credit
 
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Select, case, func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from lms.courses.models import (
     Course,
@@ -206,6 +206,7 @@ def outline(course: Course, enrolment: Enrolment | None, *, include_unpublished:
             ) -> Outline:
     """The syllabus of ``course`` for a learner (or for a preview when ``enrolment`` is None)."""
     stmt = (select(Lesson).where(Lesson.course_id == course.id)
+            .options(joinedload(Lesson.section))
             .order_by(Lesson.section_position, Lesson.position))
     if not include_unpublished:
         stmt = stmt.where(Lesson.is_published.is_(True))

@@ -59,20 +59,31 @@ def safe_next(target: str | None, default: str = "web.home") -> str:
     return url_for(default)
 
 
+def _remember_language(response: Response, locale: str) -> Response:
+    response.set_cookie(i18n.LANG_COOKIE, locale, max_age=365 * 24 * 3600,
+                        samesite="Lax", httponly=True,
+                        secure=current_app.config["SESSION_COOKIE_SECURE"])
+    return response
+
+
 @public
 def set_language() -> Response:
+    """Signed-in users switch language with a form; it is saved to their account too."""
     locale = request.form.get("locale", "")
     response = redirect(safe_next(request.form.get("next")))
     if locale not in LOCALES:
         flash(_("That language is not available."), "error")
         return response
-    response.set_cookie(i18n.LANG_COOKIE, locale, max_age=365 * 24 * 3600,
-                        samesite="Lax", httponly=True,
-                        secure=current_app.config["SESSION_COOKIE_SECURE"])
     if current_user.is_authenticated and current_user.locale != locale:
         current_user.locale = locale
         db.session.commit()
-    return response
+    return _remember_language(response, locale)
+
+
+@public
+def choose_language(locale: str) -> Response:
+    """Visitors switch language with a link: only a cookie changes, nothing is stored."""
+    return _remember_language(redirect(safe_next(request.args.get("next"))), locale)
 
 
 @public
@@ -90,9 +101,17 @@ def _static_version(filename: str) -> str:
         return "0"
 
 
+_STATIC_URLS: dict[tuple[str, str], str] = {}
+
+
 def static_url(filename: str) -> str:
     """URL of a static file with a content hash, so it can be cached for a year."""
-    return url_for("static", filename=filename, v=_static_version(filename))
+    key = (request.script_root, filename)
+    url = _STATIC_URLS.get(key)
+    if url is None:
+        url = _STATIC_URLS[key] = url_for("static", filename=filename,
+                                          v=_static_version(filename))
+    return url
 
 
 def format_hours(value: Decimal | float | int | None) -> str:

@@ -69,12 +69,14 @@ def nav_link(endpoint: str, label: Any, order: int = 50) -> None:
     """Add a header link (e.g. the catalogue)."""
     _NAV.append(Link(order, endpoint, label))
     _NAV.sort(key=lambda link: link.order)
+    _RESOLVED.clear()
 
 
 def footer_link(endpoint: str, label: Any, order: int = 50) -> None:
     """Add a footer link (e.g. certificate verification)."""
     _FOOTER.append(Link(order, endpoint, label))
     _FOOTER.sort(key=lambda link: link.order)
+    _RESOLVED.clear()
 
 
 def home_block(template: str, order: int = 50) -> None:
@@ -83,12 +85,30 @@ def home_block(template: str, order: int = 50) -> None:
     _HOME_BLOCKS.sort()
 
 
-def nav_links() -> list[tuple[str, Any]]:
-    return [(link.endpoint, link.label) for link in _NAV]
+_RESOLVED: dict[tuple[str, str, str], list[tuple[str, str]]] = {}
 
 
-def footer_links() -> list[tuple[str, Any]]:
-    return [(link.endpoint, link.label) for link in _FOOTER]
+def _resolved(which: str, links: list[Link]) -> list[tuple[str, str]]:
+    """``(url, label)`` pairs, built once per site root and language (every page shows them)."""
+    from flask import request, url_for
+
+    from lms.core.i18n import current_locale
+
+    key = (which, request.script_root, current_locale())
+    pairs = _RESOLVED.get(key)
+    if pairs is None:
+        pairs = _RESOLVED[key] = [(url_for(link.endpoint), str(link.label)) for link in links]
+    return pairs
+
+
+def nav_links() -> list[tuple[str, str]]:
+    """The header links, resolved for this request's language."""
+    return _resolved("nav", _NAV)
+
+
+def footer_links() -> list[tuple[str, str]]:
+    """The footer links, resolved for this request's language."""
+    return _resolved("footer", _FOOTER)
 
 
 def home_blocks() -> list[dict[str, str]]:

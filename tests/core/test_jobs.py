@@ -215,3 +215,12 @@ def test_a_job_runs_through_redis_and_a_real_consumer(real_queue_app, redis_url)
         done = _consume_until_done(app, row.id)
         app.extensions["lms_huey"].flush()
     assert done.state == JobState.SUCCEEDED and done.result == {"word": "redis"}
+
+
+def test_a_job_is_not_dispatched_when_a_savepoint_inside_its_transaction_commits(app, db):
+    enqueue("test.record", word="nested")
+    with db.session.begin_nested():
+        pass
+    assert queued_in_huey(app) == 0
+    db.session.commit()
+    assert queued_in_huey(app) == 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from lms import create_app
+from lms.core.jobs import make_consumer
 from tests.conftest import IN_CI
 
 CHROMIUM = os.environ.get("LMS_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -48,10 +50,20 @@ def browser():
 
 
 @pytest.fixture
-def live_server(base_config, committed_db) -> Iterator[str]:
-    """A Yonten server on a free local port; yields its base URL."""
-    app = create_app({**base_config, "SERVER_NAME": None})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+def live_app(base_config, committed_db):
+    """The app a live server serves: real job queue (SQLite) and a worker beside it."""
+    app = create_app({**base_config, "SERVER_NAME": None, "JOB_QUEUE": "real",
+                      "QUEUE_NAME": f"e2e-{uuid.uuid4().hex[:8]}"})
+    consumer = make_consumer(app, workers=2, embedded=True)
+    consumer.start()
+    yield app
+    consumer.stop(graceful=False)
+
+
+@pytest.fixture
+def live_server(live_app) -> Iterator[str]:
+    """A Yonten server with its worker on a free local port; yields its base URL."""
+    server = make_server("127.0.0.1", 0, live_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from lms.courses.models import Attachment
 from lms.core.storage import storage
+from lms.courses.models import Attachment
 
 ROLES = ("anonymous", "learner", "enrolled", "outsider_instructor", "instructor",
          "institution_admin", "regional_admin")
@@ -53,6 +53,7 @@ def sample_arguments(world) -> dict:
         "user_id": world["people"]["learner"].id,
         "action": "publish",
         "upload_id": "0" * 32,
+        "locale": "bo",
     }
 
 

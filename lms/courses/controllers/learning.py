@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 
+from lms.core import cache
 from lms.core.access import login_required, public
+from lms.core.cache import FragmentCache
 from lms.core.db import utcnow
 from lms.core.errors import UserError
+from lms.core.i18n import current_locale
 from lms.core.markup import render_markdown
 from lms.core.storage import send_media
 from lms.courses import operations, util
@@ -22,32 +28,61 @@ from lms.courses.controllers.loaders import (
 )
 from lms.courses.forms import EmptyForm
 from lms.courses.kinds import LESSON_KINDS, kind_of
+from lms.courses.listeners import CATALOGUE
 from lms.courses.models import SKILL_LEVEL_LABELS, TRAINING_TYPE_LABELS
 from lms.extensions import db
 from lms.users.models import PREFECTURES, Role, User
+from lms.web.controllers import format_hours
 from lms.web.menus import dashboard_panel, footer_link, home_block, nav_link
+
+#: Catalogue pages look the same to everyone; their bodies are cached per revision.
+CATALOGUE_PAGES = FragmentCache(512)
+
+
+def _cached_body(name: str, key: tuple, render) -> Markup:
+    revision = cache.current(db.session, CATALOGUE)
+    return CATALOGUE_PAGES.get_or_render((name, revision, current_locale(), key), render)
 
 
 @public
 def catalogue() -> str:
     filters = util.CatalogueFilters.from_args(request.args)
-    page = db.paginate(util.catalogue_query(filters), filters.page, util.PER_PAGE)
-    return render_template(
-        "courses/catalogue.html", page=page, filters=filters,
-        training_types=TRAINING_TYPE_LABELS, levels=SKILL_LEVEL_LABELS, prefectures=PREFECTURES,
-        institutions=[i for i, n in util.institutions_with_courses() if n])
+
+    def render() -> Markup:
+        page = db.paginate(util.catalogue_query(filters), filters.page, util.PER_PAGE)
+        return Markup(render_template(  # noqa: S704 (a rendered, autoescaped template)
+            "courses/catalogue_body.html", page=page, filters=filters,
+            training_types=TRAINING_TYPE_LABELS, levels=SKILL_LEVEL_LABELS,
+            prefectures=PREFECTURES,
+            institutions=[i for i, n in util.institutions_with_courses() if n]))
+
+    # With a search query the answer depends on the search index, which changes
+    # after the catalogue does (when its jobs run): such pages are not cached.
+    body = render() if filters.q else _cached_body(
+        "catalogue", tuple(sorted(filters.args(page=filters.page).items())), render)
+    return render_template("courses/page.html", title=_("Courses"), body=body)
 
 
 @public
 def subsidised() -> str:
-    filters = util.CatalogueFilters(subsidised=True, sort="code")
-    courses = db.session.scalars(util.catalogue_query(filters)).all()
-    return render_template("courses/subsidised.html", courses=courses)
+    def render() -> Markup:
+        filters = util.CatalogueFilters(subsidised=True, sort="code")
+        courses = db.session.scalars(util.catalogue_query(filters)).all()
+        return Markup(render_template(  # noqa: S704
+            "courses/subsidised_body.html", courses=courses))
+
+    return render_template("courses/page.html", body=_cached_body("subsidised", (), render),
+                           title=_("Government-subsidised training catalogue"))
 
 
 @public
 def institutions() -> str:
-    return render_template("courses/institutions.html", rows=util.institutions_with_courses())
+    def render() -> Markup:
+        return Markup(render_template(  # noqa: S704
+            "courses/institutions_body.html", rows=util.institutions_with_courses()))
+
+    return render_template("courses/page.html", body=_cached_body("institutions", (), render),
+                           title=_("Training institutions"))
 
 
 @public
@@ -127,13 +162,14 @@ def lesson(course_id: int, lesson_id: int) -> str | Response:
         return render_template("courses/locked.html", course=access.course, lesson=lesson,
                                outline=outline), 403
     kind = kind_of(lesson)
-    progress = None
     now = utcnow()
-    with db.write_phase():
-        if not preview:
-            progress = operations.progress_for(enrolment, lesson)
-            operations.touch(enrolment, now)
-        kind_ctx = kind.on_view(lesson, enrolment, progress, now)
+    progress = item.progress if item is not None and not preview else None
+    if not preview:
+        operations.note_view(lesson, now)
+        if operations.activity_is_stale(enrolment, now):
+            with db.write_phase():
+                operations.touch(enrolment, now)
+    kind_ctx = kind.on_view(lesson, enrolment, progress, now)
     prev_lesson, next_lesson = outline.neighbours(lesson.id)
     return render_template("courses/lesson.html", course=access.course, lesson=lesson,
                            kind=kind, kind_ctx=kind_ctx, progress=progress, outline=outline,
@@ -159,7 +195,7 @@ def reading(course_id: int, lesson_id: int) -> Response | tuple[dict, int]:
     if lesson.kind != "text":
         abort(404)
     now = utcnow()
-    operations.record_reading(progress, now)
+    operations.record_reading(progress, now, lesson)
     operations.touch(access.enrolment, now)
     remaining = max(0, lesson.min_reading_seconds - progress.verified_seconds)
     completed = False
@@ -208,7 +244,7 @@ def my_learning() -> str:
 nav_link("courses.catalogue", _l("Courses"), order=10)
 footer_link("courses.subsidised", _l("Government-subsidised training catalogue"), order=10)
 footer_link("courses.institutions", _l("Training institutions"), order=20)
-home_block("courses/home_courses.html", order=10)
+home_block("courses/home_block.html", order=10)
 
 
 @dashboard_panel(Role.LEARNER, order=10)
@@ -222,14 +258,48 @@ def _teaching_panel(user: User) -> dict:
     return {"template": "courses/panel_teaching.html", "courses": courses}
 
 
-def _featured_courses() -> list:
-    filters = util.CatalogueFilters()
-    return db.session.scalars(util.catalogue_query(filters).limit(6)).all()
+def _featured_courses() -> Markup:
+    def render() -> Markup:
+        courses = db.session.scalars(util.catalogue_query(util.CatalogueFilters()).limit(6)).all()
+        return Markup(render_template("courses/home_courses.html",  # noqa: S704
+                                      featured=courses))
+
+    return _cached_body("featured", (), render)
+
+
+#: Outline labels per interface language: a syllabus has many lessons, the words are few.
+_OUTLINE_WORDS: dict[str, dict[str, Any]] = {}
+
+
+def _outline_words() -> dict[str, Any]:
+    locale = current_locale()
+    words = _OUTLINE_WORDS.get(locale)
+    if words is None:
+        words = _OUTLINE_WORDS[locale] = {
+            "hours": _("%(hours)s h"), "optional": _("optional"), "hidden": _("hidden"),
+            "completed": _("completed"), "locked": _("locked"),
+            "kinds": {key: str(kind.label) for key, kind in LESSON_KINDS.items()}}
+    return words
+
+
+def _lesson_meta(lesson) -> str:
+    """"Text · 1.5 h · optional": what the syllabus says about a lesson."""
+    words = _outline_words()
+    parts = [words["kinds"].get(lesson.kind, lesson.kind)]
+    if lesson.credit_hours:
+        parts.append(words["hours"].replace("%(hours)s", format_hours(lesson.credit_hours)))
+    if not lesson.required:
+        parts.append(words["optional"])
+    if not lesson.is_published:
+        parts.append(words["hidden"])
+    return " · ".join(parts)
 
 
 def install(state: BlueprintSetupState) -> None:
     """Template helpers of the courses domain."""
     env = state.app.jinja_env
+    env.globals["lesson_meta"] = _lesson_meta
+    env.globals["outline_marks"] = _outline_words
     env.filters["markdown"] = render_markdown
     env.filters["kind_label"] = lambda key: LESSON_KINDS[key].label if key in LESSON_KINDS \
         else key
