@@ -23,8 +23,10 @@ from pathlib import Path
 
 from whoosh import index as windex
 
-from lms.search.analysis import analyzer, build_query
-from lms.search.index import SEARCH_FIELDS, SearchIndex
+from lms.search.analysis import analyzer
+from lms.search.index import SearchIndex
+from lms.search.query import build_query
+from lms.search.schema import SEARCH_FIELDS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -154,7 +156,7 @@ def build_fts(path: Path, docs: list[dict]) -> sqlite3.Connection:
         "CREATE VIRTUAL TABLE docs USING fts5(doc_id UNINDEXED, title, body, tokenize='trigram')"
     )
     conn.execute(
-        "CREATE TABLE meta (id INTEGER PRIMARY KEY, training_type, skill_level,"
+        "CREATE TABLE meta (id INTEGER PRIMARY KEY, kind, training_type, skill_level,"
         " institution_id, region, language)"
     )
     for n, doc in enumerate(docs, start=1):
@@ -164,9 +166,10 @@ def build_fts(path: Path, docs: list[dict]) -> sqlite3.Connection:
             (n, doc["doc_id"], title, doc["body"]),
         )
         conn.execute(
-            "INSERT INTO meta VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO meta VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 n,
+                doc["kind"],
                 doc["training_type"],
                 doc["skill_level"],
                 doc["institution_id"],
@@ -217,7 +220,7 @@ def fts_top10(conn: sqlite3.Connection, text: str) -> list[str]:
 
 
 def fts_page(conn: sqlite3.Connection, text: str) -> int:
-    """Top 10 with snippets, the total, and five facet counts: what a results page needs."""
+    """Top 10 with snippets, the total, and six facet counts: what a results page needs."""
     fts_top10(conn, text)
     where, params = fts_where(fts_parts(text))
     snippet = "snippet(docs, 2, '<mark>', '</mark>', '…', 16)" if "MATCH" in where else "''"
@@ -226,7 +229,7 @@ def fts_page(conn: sqlite3.Connection, text: str) -> int:
     conn.execute("DELETE FROM hits")
     conn.execute(f"INSERT INTO hits SELECT rowid FROM docs WHERE {where}", params)
     total = conn.execute("SELECT count(*) FROM hits").fetchone()[0]
-    for column in ("training_type", "skill_level", "institution_id", "region", "language"):
+    for column in ("kind", "training_type", "skill_level", "institution_id", "region", "language"):
         conn.execute(
             f"SELECT m.{column}, count(*) FROM meta m JOIN hits h ON h.id = m.id"
             f" GROUP BY m.{column}"
@@ -324,8 +327,8 @@ def main() -> None:
     print(f"recall goal >= 0.95: {'met' if w_recall >= 0.95 else 'NOT met'}")
     print(
         "\nqueries: 200 latency queries (70 bo, 70 zh, 60 en: 1-3 words from lesson text);"
-        "\n'results page' = whoosh SearchIndex.search (total, 5 facets, highlights,"
-        " did-you-mean)\n  vs FTS5 top 10 with snippet(), count and 5 facet GROUP BYs."
+        "\n'results page' = whoosh SearchIndex.search (total, 6 facets, highlights,"
+        " did-you-mean)\n  vs FTS5 top 10 with snippet(), count and 6 facet GROUP BYs."
     )
 
 

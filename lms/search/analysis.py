@@ -4,65 +4,41 @@ Lesson text mixes scripts freely (a Tibetan title, a Chinese policy quote, an En
 term), so one tokenizer walks the text by script run and hands each run to the rule
 for its script. Every rule reports character offsets into the original text, so the
 highlighter can mark the matched words, and positions that phrase queries can rely on.
+What people type becomes a query in ``lms.search.query``; ``lms.search.highlight``
+marks the matched words in a passage.
 """
 
 import functools
-import html
 import logging
 import re
 import threading
 import unicodedata
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
-from whoosh import query as wq
 from whoosh.analysis import STOP_WORDS, StemFilter, Token, Tokenizer
 from whoosh.analysis.analyzers import CompositeAnalyzer
-from whoosh.fields import Schema
-from whoosh.highlight import (
-    FIRST,
-    ContextFragmenter,
-    Formatter,
-    FragmentScorer,
-    get_text,
-    set_matched_filter,
-    top_fragments,
-)
 from whoosh.lang.porter import stem as porter_stem
-from whoosh.reading import IndexReader
 
-_TIBETAN = "\u0f00-\u0fff"
-_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f"
+TIBETAN = "\u0f00-\u0fff"
+CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f"
 _RUNS = re.compile(
-    rf"(?P<bo>[{_TIBETAN}]+)"
-    rf"|(?P<zh>[{_CJK}]+)"
+    rf"(?P<bo>[{TIBETAN}]+)"
+    rf"|(?P<zh>[{CJK}]+)"
     # Occupation codes (6-01-02-01) and dates stay one token so they can be searched whole.
     r"|(?P<code>\d+(?:[-./]\d+)+)"
-    rf"|(?P<word>[^\W_{_TIBETAN}{_CJK}]+)"
+    rf"|(?P<word>[^\W_{TIBETAN}{CJK}]+)"
 )
 # Letters, vowel signs and subjoined letters make a syllable; tsheg (U+0F0B, U+0F0C),
 # shad (U+0F0D-U+0F12), head marks and every other sign in the block separate syllables,
 # which is what folds ཐང་ཀ, ཐང་ཀ་ and ཐང་ཀ། into the same two tokens.
-_SYLLABLE = "\u0f00\u0f18\u0f19\u0f35\u0f37\u0f39\u0f3e-\u0f84\u0f86-\u0fbc"
-_TIBETAN_PARTS = re.compile(rf"(?P<syl>[{_SYLLABLE}]+)|(?P<num>[\u0f20-\u0f29]+)")
+SYLLABLE = "\u0f00\u0f18\u0f19\u0f35\u0f37\u0f39\u0f3e-\u0f84\u0f86-\u0fbc"
+_TIBETAN_PARTS = re.compile(rf"(?P<syl>[{SYLLABLE}]+)|(?P<num>[\u0f20-\u0f29]+)")
 _TIBETAN_DIGITS = str.maketrans("༠༡༢༣༤༥༦༧༨༩", "0123456789")
 # Case particles fused onto an open syllable (ཀའི, མོའོ, ཀའང, ཀའམ): the bare syllable is
 # indexed at the same position too, so ཐང་ཀ finds ཐང་ཀའི་ལག་རྩལ.
 _FUSED_PARTICLES = ("\u0f60\u0f72", "\u0f60\u0f7c", "\u0f60\u0f44", "\u0f60\u0f58")
-
-_SYNTAX_CHARS = r'*?~^:()"\[\]{}\\'
-_SYNTAX = re.compile(rf"[{_SYNTAX_CHARS}]")
-# Chinese has no spaces, so a stray symbol inside a word joins its halves rather than splits.
-_SYNTAX_IN_CJK = re.compile(
-    rf"(?<=[{_CJK}])[{_SYNTAX_CHARS}\s]*[{_SYNTAX_CHARS}][{_SYNTAX_CHARS}\s]*(?=[{_CJK}])"
-)
-_OPERATORS = re.compile(r"(?<!\w)(?:AND|OR|NOT|ANDNOT|ANDMAYBE)(?!\w)")
-_LATIN = rf"[^\W_{_TIBETAN}{_CJK}]"
-_WORD_CHAR = re.compile(rf"[{_SYLLABLE}]|{_LATIN}")
-_PARTIAL_TAIL = re.compile(rf"(?:[{_SYLLABLE}]+|{_LATIN}+)$")
-
-MAX_QUERY_TOKENS = 24
 
 _jieba_lock = threading.Lock()
 _jieba_state: dict[str, Any] = {}
@@ -159,7 +135,10 @@ def _chinese_parts(run: str, offset: int, mode: str) -> Iterator[Part]:
                         seen.add(gram)
                         yield gram, offset + start + j, offset + start + j + n, False
         if unknown[i]:
-            for j in range(start, min(end, stretch_end[i] - 1)):
+            # A guessed word may have taken a character from its neighbour (调和成唐卡 is
+            # cut 调和 成唐 卡): the bigrams across the stretch's edges are indexed too.
+            first = start - 1 if start > 0 and (i == 0 or not unknown[i - 1]) else start
+            for j in range(first, min(end, stretch_end[i], len(run) - 1)):
                 gram = run[j : j + 2]
                 if gram not in seen:
                     seen.add(gram)
@@ -265,149 +244,3 @@ def analyzer() -> CompositeAnalyzer:
 def spelling_analyzer() -> SpellingTokenizer:
     """Return the analyzer of the field that holds the index's English vocabulary."""
     return SpellingTokenizer()
-
-
-def clean_query_text(text: str, max_chars: int = 200) -> str:
-    """Return user input without query syntax, truncated to max_chars without cutting a word."""
-    text = nfc(text or "")
-    if len(text) > max_chars:
-        cut = text[:max_chars]
-        if _WORD_CHAR.match(text[max_chars]) and _WORD_CHAR.match(cut[-1]):
-            # The cut fell inside a word or syllable: drop its first half rather than
-            # search for a fragment.
-            cut = _PARTIAL_TAIL.sub("", cut)
-        text = cut
-    text = _SYNTAX.sub(" ", _SYNTAX_IN_CJK.sub("", text))
-    text = _OPERATORS.sub(" ", text)
-    return " ".join(text.split())
-
-
-def _query_tokens(text: str, field_analyzer: Any) -> list[str]:
-    """Return the tokens a query text becomes in a field with field_analyzer."""
-    tokens = [t.text for t in field_analyzer(text, mode="query", positions=True)]
-    return tokens[:MAX_QUERY_TOKENS]
-
-
-def build_query(
-    text: str,
-    fields: list[str],
-    schema: Schema,
-    *,
-    max_chars: int = 200,
-    phrase_boost: float = 4.0,
-) -> wq.Query | None:
-    """Turn what a user typed into a query, or None when nothing in it is searchable.
-
-    Never raises on user input: syntax characters and bare operators are dropped and
-    the text is truncated to max_chars. One token matches in any field; several tokens
-    match as a phrase in one field (boosted, so exact phrases rank first) or all
-    together across the fields.
-    """
-    cleaned = clean_query_text(text, max_chars)
-    analysed: dict[int, list[str]] = {}  # fields usually share one analyzer: run it once
-    by_field = {}
-    for f in fields if cleaned else []:
-        field_analyzer = schema[f].analyzer
-        if id(field_analyzer) not in analysed:
-            analysed[id(field_analyzer)] = _query_tokens(cleaned, field_analyzer)
-        if analysed[id(field_analyzer)]:
-            by_field[f] = analysed[id(field_analyzer)]
-    if not by_field:
-        return None
-    longest = max(len(tokens) for tokens in by_field.values())
-    every_token = wq.And(
-        [
-            wq.Or([wq.Term(f, tokens[i]) for f, tokens in by_field.items() if i < len(tokens)])
-            for i in range(longest)
-        ]
-    )
-    if longest == 1:
-        return every_token.normalize()
-    phrase = wq.Or(
-        [wq.Phrase(f, tokens) for f, tokens in by_field.items() if len(tokens) > 1],
-        boost=phrase_boost,
-    )
-    return wq.Or([phrase, every_token])
-
-
-class MarkFormatter(Formatter):
-    """Escape all text and wrap matched words in <mark>, the only tag a passage carries."""
-
-    between = " "
-
-    def _text(self, text: str) -> str:
-        return html.escape(text, quote=False)
-
-    def format_fragment(self, fragment: Any, replace: bool = False) -> str:
-        """Return one passage, with an ellipsis where it cuts the text."""
-        lead = "…" if fragment.startchar > 0 else ""
-        tail = "…" if fragment.endchar < len(fragment.text) else ""
-        return lead + super().format_fragment(fragment, replace) + tail
-
-    def format_token(self, text: str, token: Token, replace: bool = False) -> str:
-        """Return one matched word, escaped, inside <mark>."""
-        return f"<mark>{html.escape(get_text(text, token, replace), quote=False)}</mark>"
-
-
-class _DistinctTermsScorer(FragmentScorer):
-    """Prefer the passage that shows the most different query words, then the most words."""
-
-    def __call__(self, fragment: Any) -> float:
-        return len({t.text for t in fragment.matches}) * 1000 + len(fragment.matches)
-
-
-def highlight_passage(text: str, terms: set[str], *, max_chars: int = 240) -> str:
-    """Return up to two passages of text around the terms as escaped HTML, or "" if none match."""
-    # Analysing a whole lesson is the slow part of a results page, so look first around
-    # the place where most terms appear as typed (stems are mostly prefixes too).
-    lowered = text.lower()
-    anchors = [i for i in map(lowered.find, terms) if i >= 0]
-    if not anchors:
-        return ""
-
-    def window(at: int) -> tuple[int, int]:
-        return max(0, at - max_chars), at + 2 * max_chars
-
-    def terms_near(at: int) -> int:
-        start, end = window(at)
-        return sum(term in lowered[start:end] for term in terms)
-
-    best = max(sorted(anchors), key=terms_near)
-    return _highlight(text, terms, *window(best), max_chars) or _highlight(
-        text, terms, 0, len(text), max_chars
-    )
-
-
-def _highlight(text: str, terms: set[str], start: int, end: int, max_chars: int) -> str:
-    # Index mode, so a passage marks the sub-words and bare syllables the index matched.
-    tokens = analyzer()(
-        text[start:end], chars=True, mode="index", removestops=False, start_char=start
-    )
-    fragmenter = ContextFragmenter(maxchars=max_chars, surround=max_chars // 3)
-    fragments = fragmenter.fragment_tokens(text, set_matched_filter(tokens, frozenset(terms)))
-    best = top_fragments(fragments, 2, _DistinctTermsScorer(), FIRST, minscore=1)
-    return MarkFormatter().format(best)
-
-
-def did_you_mean(reader: IndexReader, text: str, fields: Sequence[str]) -> str | None:
-    """Return text with its unknown English words replaced by the nearest indexed word.
-
-    A word is known when the index holds it as typed or its stem in one of fields, so
-    "pigment" is not corrected to "pigments".
-    """
-    corrections: dict[str, str] = {}
-    for word in dict.fromkeys(spelling_words(text)):
-        stem = stem_word(word)
-        if ("spelling", word) in reader or any((f, stem) in reader for f in fields):
-            continue
-        # Nearest edit distance first; among equals, the word most documents use.
-        for distance in (1, 2) if len(word) >= 5 else (1,):
-            candidates = set(reader.terms_within("spelling", word, distance, prefix=1)) - {word}
-            if candidates:
-                corrections[word] = min(
-                    candidates, key=lambda c: (-reader.doc_frequency("spelling", c), c)
-                )
-                break
-    if not corrections:
-        return None
-    return re.sub(r"[A-Za-z]+", lambda m: corrections.get(m.group().lower(), m.group()), text)

@@ -15,86 +15,44 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
 from flask_babel import lazy_gettext as _l
-from markupsafe import Markup, escape
 from whoosh import index as windex
 from whoosh import query as wq
 from whoosh import sorting
-from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
 from whoosh.searching import Searcher
 
-from lms.search.analysis import (
-    analyzer,
-    build_query,
-    clean_query_text,
-    did_you_mean,
-    highlight_passage,
-    nfc,
-    spelling_analyzer,
+from lms.search.highlight import result_passage
+from lms.search.query import build_query, clean_query_text, did_you_mean
+from lms.search.results import (
+    COUNTED_FACETS,
+    MAX_RESULTS,
+    IndexInfo,
+    SearchHit,
+    SearchResults,
+    facet_counts,
+    filter_query_for,
+)
+from lms.search.schema import (
+    KINDS,
+    SEARCH_FIELDS,
+    display_title,
+    schema,
+    to_fields,
 )
 
 logger = logging.getLogger(__name__)
-
-# Searched fields. Summary, body, subtitles and institution name are searched through one
-# `content` field (and stored apart for display): every searched field adds a matcher per
-# query word, and matching is most of what a whoosh query costs.
-SEARCH_FIELDS = ("title", "occupation", "content")
-CONTENT_KEYS = ("summary", "body", "subtitles", "institution")
-FACET_FIELDS = ("training_type", "skill_level", "institution_id", "region", "language")
-FILTER_FIELDS = (*FACET_FIELDS, "kind", "course_id")
-PASSAGE_FIELDS = ("body", "summary", "subtitles")
-
-# The keys a document handed to update_documents or rebuild may have; titles are per
-# language and all of them are searchable.
-_TITLE_KEYS = ("title_bo", "title_zh", "title_en")
-_OCCUPATION_KEYS = ("occupation_name", "occupation_code")
-_TEXT_KEYS = (*_TITLE_KEYS, *CONTENT_KEYS, *_OCCUPATION_KEYS)
-DOCUMENT_KEYS = frozenset({"doc_id", "kind", "course_id", "url", *_TEXT_KEYS, *FACET_FIELDS})
 
 _POINTER = "CURRENT"
 _LOCK = "WRITELOCK"
 _GENERATION = re.compile(r"gen-\d{20}-[0-9a-f]{8}\Z")
 _ATTEMPTS = 3
-MAX_RESULTS = 10_000
 _T = TypeVar("_T")
-
-
-def schema() -> Schema:
-    """Return the index schema: searchable text, stored display fields and facets."""
-    text = analyzer()
-    facet = {"stored": True, "sortable": True}
-    return Schema(
-        doc_id=ID(unique=True, stored=True),
-        kind=ID(stored=True),
-        course_id=ID(stored=True),
-        url=STORED(),
-        title=TEXT(analyzer=text, stored=True, field_boost=3.0),
-        title_bo=STORED(),
-        title_zh=STORED(),
-        title_en=STORED(),
-        occupation=TEXT(analyzer=text, stored=True, field_boost=2.0),
-        content=TEXT(analyzer=text),
-        summary=STORED(),
-        body=STORED(),
-        subtitles=STORED(),
-        institution=STORED(),
-        spelling=TEXT(analyzer=spelling_analyzer(), phrase=False),
-        training_type=ID(**facet),
-        skill_level=ID(**facet),
-        institution_id=ID(**facet),
-        region=ID(**facet),
-        # A course can be taught in several languages: `language` holds the list for
-        # filtering, `languages` the sorted list as one value, which counts in one column
-        # lookup per hit where a list-valued facet would re-read the field on every search.
-        language=KEYWORD(stored=True, scorable=False),
-        languages=ID(sortable=True),
-    )
 
 
 class IndexStatus(StrEnum):
@@ -120,37 +78,6 @@ class IndexUnavailable(SearchError):
 
 class IndexLocked(SearchError):
     """Another writer held the index for longer than the lock timeout; retry later."""
-
-
-@dataclass(frozen=True)
-class SearchHit:
-    """One result: its stored fields, its title in the reader's language and a passage."""
-
-    doc_id: str
-    kind: str
-    url: str
-    title: str
-    passage: Markup
-    score: float
-    fields: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class SearchResults:
-    """One page of results, with facet counts over every matching document."""
-
-    query: str
-    hits: list[SearchHit] = field(default_factory=list)
-    total: int = 0
-    page: int = 1
-    per_page: int = 10
-    facets: dict[str, dict[str, int]] = field(default_factory=dict)
-    suggestion: str | None = None
-
-    @property
-    def pages(self) -> int:
-        """Return how many pages the results fill."""
-        return -(-self.total // self.per_page)
 
 
 class SearchIndex:
@@ -204,7 +131,7 @@ class SearchIndex:
         query = build_query(cleaned, list(SEARCH_FIELDS), self.schema, max_chars=len(cleaned))
         if query is None:
             return replace(empty, page=1)
-        filter_query = _filter_query(filters or {})
+        filter_query = filter_query_for(filters or {})
         return self._read(lambda s: self._search(s, query, filter_query, empty, lang))
 
     def _search(
@@ -216,7 +143,7 @@ class SearchIndex:
         lang: str,
     ) -> SearchResults:
         facets = sorting.Facets()
-        for name in (*FACET_FIELDS[:-1], "languages"):
+        for name in (*COUNTED_FACETS, "languages"):
             facets.add_field(name, maptype=sorting.Count)
         per_page = empty.per_page
         results = searcher.search(
@@ -233,7 +160,7 @@ class SearchIndex:
             ],
             total=total,
             page=page,
-            facets=_facet_counts(results),
+            facets=facet_counts(results),
             suggestion=did_you_mean(searcher.reader(), empty.query, SEARCH_FIELDS),
         )
 
@@ -243,23 +170,61 @@ class SearchIndex:
             kind=stored.get("kind", ""),
             url=stored.get("url", ""),
             title=display_title(stored, lang),
-            passage=self._passage(stored, terms),
+            passage=result_passage(
+                stored,
+                terms,
+                max_chars=self.passage_chars,
+                scan_chars=self.highlight_scan_chars,
+            ),
             score=score,
             fields=stored,
+            course_title=display_title(stored, lang, prefix="course_title"),
         )
 
-    def _passage(self, stored: dict[str, Any], terms: set[str]) -> Markup:
-        for name in PASSAGE_FIELDS:
-            # Highlighting re-analyses the text; the scan is capped so one long lesson
-            # cannot slow a results page.
-            text = (stored.get(name) or "")[: self.highlight_scan_chars]
-            marked = highlight_passage(text, terms, max_chars=self.passage_chars) if text else ""
-            if marked:
-                return Markup(marked)  # noqa: S704 - MarkFormatter escaped every character
-        opening = next((stored[n] for n in PASSAGE_FIELDS if stored.get(n)), "")
-        shortened = opening[: self.passage_chars]
-        suffix = "…" if len(opening) > len(shortened) else ""
-        return escape(shortened) + suffix
+    def query_for(self, text: str) -> wq.Query | None:
+        """Return the query what a user typed becomes, or None if nothing in it is searchable."""
+        return build_query(text, list(SEARCH_FIELDS), self.schema, max_chars=self.max_query_chars)
+
+    def course_ids(self, text: str, *, limit: int = 500) -> list[int] | None:
+        """Return the ids of the courses that match, directly or through a lesson, best first.
+
+        None when nothing in text is searchable; IndexUnavailable if the index cannot be read.
+        """
+        query = self.query_for(text)
+        if query is None:
+            return None
+
+        def collect(searcher: Searcher) -> list[int]:
+            # Lessons outnumber courses: read enough hits to fill limit courses.
+            results = searcher.search(query, limit=limit * 20)
+            reader = searcher.reader()
+            column = reader.column_reader("course_id") if reader.has_column("course_id") else None
+            found: dict[int, None] = {}
+            for i in range(results.scored_length()):
+                docnum = results.docnum(i)
+                value = column[docnum] if column else reader.stored_fields(docnum)["course_id"]
+                if value and str(value).isdigit():
+                    found.setdefault(int(value))
+                    if len(found) >= limit:
+                        break
+            return list(found)
+
+        return self._read(collect)
+
+    def info(self) -> IndexInfo:
+        """Return what is in the live generation: how many courses and lessons."""
+
+        def count(searcher: Searcher) -> IndexInfo:
+            kinds = {k: len(searcher.search(wq.Term("kind", k), limit=1)) for k in KINDS}
+            return IndexInfo(
+                path=self.path,
+                generation=self._current_generation(),
+                documents=searcher.doc_count(),
+                courses=kinds["course"],
+                lessons=kinds["lesson"],
+            )
+
+        return self._read(count)
 
     def _read(self, action: Callable[[Searcher], _T]) -> _T:
         """Run action on a searcher of the live generation, retrying across a swap."""
@@ -326,6 +291,21 @@ class SearchIndex:
         """Remove documents by doc_id; return how many were in the index."""
         with self._write_lock(), self._writer() as writer:
             return sum(writer.delete_by_term("doc_id", str(doc_id)) for doc_id in doc_ids)
+
+    def replace_course(self, course_id: int, docs: Iterable[Mapping[str, Any]]) -> int:
+        """Replace every document of a course with docs in one commit; return how many.
+
+        Lessons that were deleted or unpublished since the course was last indexed go
+        with the rest; readers see the old documents or the new, never neither.
+        """
+        batch = {fields["doc_id"]: fields for fields in map(to_fields, docs)}
+        if any(fields.get("course_id") != str(course_id) for fields in batch.values()):
+            raise ValueError(f"every document must belong to course {course_id}")
+        with self._write_lock(), self._writer() as writer:
+            writer.delete_by_term("course_id", str(course_id))
+            for fields in batch.values():
+                writer.update_document(**fields)
+        return len(batch)
 
     def rebuild(self, docs: Iterable[Mapping[str, Any]]) -> int:
         """Index docs into a new generation and swap it in; return how many were indexed.
@@ -400,63 +380,4 @@ class SearchIndex:
             lock.release()
 
 
-def to_fields(doc: Mapping[str, Any]) -> dict[str, Any]:
-    """Return the index fields of a document; raise ValueError on a malformed one."""
-    unknown = set(doc) - DOCUMENT_KEYS
-    if unknown:
-        raise ValueError(f"unknown search document keys: {sorted(unknown)}")
-    doc_id, kind = str(doc.get("doc_id") or ""), doc.get("kind")
-    if not doc_id or kind not in ("course", "lesson"):
-        raise ValueError(
-            f"a search document needs a doc_id and a kind of course or lesson: {doc_id!r}"
-        )
-    text = {key: nfc(str(doc.get(key) or "")).strip() for key in _TEXT_KEYS}
-    fields: dict[str, Any] = {
-        "title": "\n".join(filter(None, (text[key] for key in _TITLE_KEYS))),
-        "occupation": " ".join(filter(None, (text[key] for key in _OCCUPATION_KEYS))),
-        **{key: text[key] for key in _TEXT_KEYS if key not in _OCCUPATION_KEYS},
-    }
-    fields["content"] = "\n".join(filter(None, (text[key] for key in CONTENT_KEYS)))
-    fields["spelling"] = "\n".join(fields[name] for name in SEARCH_FIELDS)
-    fields = {name: value.strip() for name, value in fields.items() if value.strip()}
-    fields.update(doc_id=doc_id, kind=kind)
-    for name in ("course_id", "url", *FACET_FIELDS):
-        value = doc.get(name)
-        if isinstance(value, list | tuple | set | frozenset):
-            value = " ".join(sorted({str(v) for v in value}))
-        if value not in (None, ""):
-            fields[name] = str(value)
-    if "language" in fields:
-        fields["languages"] = fields["language"]
-    return fields
 
-
-def _facet_counts(results: Any) -> dict[str, dict[str, int]]:
-    counts = {name: dict(results.groups(name)) for name in FACET_FIELDS[:-1]}
-    languages: dict[str, int] = {}
-    for combination, count in results.groups("languages").items():
-        for code in (combination or "").split():
-            languages[code] = languages.get(code, 0) + count
-    counts["language"] = languages
-    # Documents without a value have an empty key; a facet lists only real values.
-    return {name: {k: v for k, v in values.items() if k} for name, values in counts.items()}
-
-
-def _filter_query(filters: Mapping[str, Any]) -> wq.Query | None:
-    """Return a query that keeps documents matching every filter (any of a filter's values)."""
-    clauses = []
-    for name, value in filters.items():
-        if name not in FILTER_FIELDS:
-            raise ValueError(f"cannot filter on {name!r}; use one of {FILTER_FIELDS}")
-        values = list(value) if isinstance(value, list | tuple | set | frozenset) else [value]
-        values = [str(v) for v in values if v not in (None, "")]
-        if values:
-            clauses.append(wq.Or([wq.Term(name, v) for v in values]))
-    return wq.And(clauses) if clauses else None
-
-
-def display_title(stored: Mapping[str, Any], lang: str) -> str:
-    """Return the title in lang ("bo", "zh_Hans", "en"), else in the first language it has."""
-    wanted = lang.split("_")[0].lower()
-    order = [wanted] + [code for code in ("bo", "zh", "en") if code != wanted]
-    return next((stored[f"title_{c}"] for c in order if stored.get(f"title_{c}")), "")

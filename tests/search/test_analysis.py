@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 from whoosh import query as wq
 from whoosh.fields import TEXT, Schema
 
-from lms.search.analysis import analyzer, build_query, clean_query_text
+from lms.search.analysis import analyzer
+from lms.search.query import build_query, clean_query_text
 
 # From the seed document (Tibet's 2018 implementation opinions on lifelong training).
 SEED_SENTENCE = "开展唐卡、藏香、传统雕刻等我区民族特色手工艺“以师带徒”培训。"

@@ -1,0 +1,97 @@
+"""Passages of a result with the matched words marked: escaped text and <mark>, nothing else."""
+
+import html
+from collections.abc import Mapping
+from typing import Any
+
+from markupsafe import Markup, escape
+from whoosh.analysis import Token
+from whoosh.highlight import (
+    FIRST,
+    ContextFragmenter,
+    Formatter,
+    FragmentScorer,
+    get_text,
+    set_matched_filter,
+    top_fragments,
+)
+
+from lms.search.analysis import analyzer
+from lms.search.schema import PASSAGE_FIELDS
+
+
+class MarkFormatter(Formatter):
+    """Escape all text and wrap matched words in <mark>, the only tag a passage carries."""
+
+    between = " "
+
+    def _text(self, text: str) -> str:
+        return html.escape(text, quote=False)
+
+    def format_fragment(self, fragment: Any, replace: bool = False) -> str:
+        """Return one passage, with an ellipsis where it cuts the text."""
+        lead = "…" if fragment.startchar > 0 else ""
+        tail = "…" if fragment.endchar < len(fragment.text) else ""
+        return lead + super().format_fragment(fragment, replace) + tail
+
+    def format_token(self, text: str, token: Token, replace: bool = False) -> str:
+        """Return one matched word, escaped, inside <mark>."""
+        return f"<mark>{html.escape(get_text(text, token, replace), quote=False)}</mark>"
+
+
+class _DistinctTermsScorer(FragmentScorer):
+    """Prefer the passage that shows the most different query words, then the most words."""
+
+    def __call__(self, fragment: Any) -> float:
+        return len({t.text for t in fragment.matches}) * 1000 + len(fragment.matches)
+
+
+def highlight_passage(text: str, terms: set[str], *, max_chars: int = 240) -> str:
+    """Return up to two passages of text around the terms as escaped HTML, or "" if none match."""
+    # Analysing a whole lesson is the slow part of a results page, so look first around
+    # the place where most terms appear as typed (stems are mostly prefixes too).
+    lowered = text.lower()
+    anchors = [i for i in map(lowered.find, terms) if i >= 0]
+    if not anchors:
+        return ""
+
+    def window(at: int) -> tuple[int, int]:
+        return max(0, at - max_chars), at + 2 * max_chars
+
+    def terms_near(at: int) -> int:
+        start, end = window(at)
+        return sum(term in lowered[start:end] for term in terms)
+
+    best = max(sorted(anchors), key=terms_near)
+    return _highlight(text, terms, *window(best), max_chars) or _highlight(
+        text, terms, 0, len(text), max_chars
+    )
+
+
+def _highlight(text: str, terms: set[str], start: int, end: int, max_chars: int) -> str:
+    # Index mode, so a passage marks the sub-words and bare syllables the index matched.
+    tokens = analyzer()(
+        text[start:end], chars=True, mode="index", removestops=False, start_char=start
+    )
+    fragmenter = ContextFragmenter(maxchars=max_chars, surround=max_chars // 3)
+    fragments = fragmenter.fragment_tokens(text, set_matched_filter(tokens, frozenset(terms)))
+    best = top_fragments(fragments, 2, _DistinctTermsScorer(), FIRST, minscore=1)
+    return MarkFormatter().format(best)
+
+
+def result_passage(
+    stored: Mapping[str, Any], terms: set[str], *, max_chars: int = 240, scan_chars: int = 20_000
+) -> Markup:
+    """Return the passage a result shows: the first passage field where terms match, marked;
+    else the opening of the first field that has text."""
+    for name in PASSAGE_FIELDS:
+        # Highlighting re-analyses the text; the scan is capped so one long lesson
+        # cannot slow a results page.
+        text = (stored.get(name) or "")[:scan_chars]
+        marked = highlight_passage(text, terms, max_chars=max_chars) if text else ""
+        if marked:
+            return Markup(marked)  # noqa: S704 - MarkFormatter escaped every character
+    opening = next((stored[n] for n in PASSAGE_FIELDS if stored.get(n)), "")
+    shortened = opening[:max_chars]
+    suffix = "…" if len(opening) > len(shortened) else ""
+    return escape(shortened) + suffix

@@ -1,0 +1,142 @@
+"""The index follows the catalogue through jobs: publish, edit, withdraw, rebuild, demo."""
+
+from __future__ import annotations
+
+import shutil
+
+from sqlalchemy import select
+from whoosh.filedb.filestore import FileStorage
+
+from lms.cli import main
+from lms.core.jobs import Job, JobState, run_queued_jobs
+from lms.courses import operations as course_ops
+from lms.search.index import IndexStatus
+from lms.search.util import search_index
+
+
+def found(text: str, **kwargs) -> list[str]:
+    return [hit.doc_id for hit in search_index().search(text, **kwargs).hits]
+
+
+def kinds(text: str) -> list[str]:
+    return sorted(hit.kind for hit in search_index().search(text).hits)
+
+
+def search_jobs(db, state: JobState | None = None) -> list[Job]:
+    db.session.expire_all()  # the job runner writes through its own sessions
+    stmt = select(Job).where(Job.name.like("search.%")).order_by(Job.id)
+    if state is not None:
+        stmt = stmt.where(Job.state == state)
+    return list(db.session.scalars(stmt))
+
+
+def test_publishing_a_course_makes_it_findable_once_the_job_has_run(make, index_jobs):
+    course = make.thangka_course(published=False)
+    index_jobs()
+    course_ops.publish_course(make.author, course)
+    make.session.commit()
+    assert search_index().status() is IndexStatus.MISSING  # nothing has run yet
+    index_jobs()
+    for typed in ("唐卡", "ཐང་ཀ", "thangka"):
+        assert kinds(typed) == ["course", "lesson", "lesson"], typed
+
+
+def test_one_unit_of_work_queues_one_job_per_course(make, db):
+    make.thangka_course()  # creates, adds lessons and publishes in one commit
+    jobs = search_jobs(db)
+    assert [(j.name, j.payload) for j in jobs] == [
+        ("search.index_course", {"course_id": jobs[0].payload["course_id"]})]
+
+
+def test_editing_a_published_lesson_reindexes_it(indexed, make, index_jobs):
+    thangka, _ = indexed
+    lesson = thangka.sections[0].lessons[1]
+    course_ops.save_lesson(make.author, lesson.section, lesson, title_zh="矿物颜料",
+                           body_zh="用青金石研磨群青。", is_published=True, required=True)
+    make.session.commit()
+    index_jobs()
+    assert found("青金石") == [f"lesson:{lesson.id}"]
+    assert found("朱砂") == []
+
+
+def test_unpublishing_a_course_removes_it_and_its_lessons(indexed, make, index_jobs):
+    thangka, incense = indexed
+    course_ops.unpublish_course(make.author, thangka)
+    make.session.commit()
+    index_jobs()
+    assert found("ཐང་ཀ") == [] and found("唐卡") == [] and found("thangka") == []
+    assert found("incense") == [f"course:{incense.id}"]
+
+
+def test_archiving_a_course_removes_it(indexed, make, index_jobs):
+    thangka, _ = indexed
+    course_ops.unpublish_course(make.author, thangka, archive=True)
+    make.session.commit()
+    index_jobs()
+    assert found("唐卡") == []
+
+
+def test_unpublishing_a_lesson_removes_only_that_lesson(indexed, make, index_jobs):
+    thangka, _ = indexed
+    lesson = thangka.sections[0].lessons[0]
+    course_ops.save_lesson(make.author, lesson.section, lesson, title_en=lesson.title_en,
+                           body_en=lesson.body_en, is_published=False, required=True)
+    make.session.commit()
+    index_jobs()
+    assert f"lesson:{lesson.id}" not in found("thangka")
+    assert f"course:{thangka.id}" in found("thangka")
+
+
+def test_a_course_published_again_before_its_removal_job_runs_stays(indexed, make, index_jobs):
+    thangka, _ = indexed
+    course_ops.unpublish_course(make.author, thangka)
+    make.session.commit()
+    course_ops.publish_course(make.author, thangka)
+    make.session.commit()
+    index_jobs()
+    assert f"course:{thangka.id}" in found("唐卡")
+
+
+def test_a_locked_index_makes_the_job_retry_later(indexed, make, index_jobs, db, app):
+    _, incense = indexed
+    app.config["SEARCH_LOCK_TIMEOUT"] = 0.2
+    app.extensions.pop("lms_search_index")
+    course_ops.unpublish_course(make.author, incense)
+    make.session.commit()
+    lock = FileStorage(str(search_index().path)).lock("WRITELOCK")
+    assert lock.acquire(blocking=False)
+    try:
+        run_queued_jobs()  # one attempt: the retry waits for its back-off
+        [job] = search_jobs(db, JobState.QUEUED)
+        assert job.attempts == 1 and "IndexLocked" in job.error
+    finally:
+        lock.release()
+    index_jobs()
+    assert search_jobs(db, JobState.QUEUED) == []
+    assert found("incense") == []
+
+
+def test_a_missing_index_is_rebuilt_by_the_next_job(indexed, make, index_jobs):
+    thangka, _ = indexed
+    shutil.rmtree(search_index().path)
+    make.course(code="CARVE-1", title_en="Wood carving", title_zh="木雕")
+    index_jobs()
+    assert found("木雕") and found("唐卡")
+
+
+def test_reindex_rebuilds_the_index_from_the_database(indexed, app):
+    thangka, incense = indexed
+    shutil.rmtree(search_index().path)
+    result = app.test_cli_runner().invoke(main, ["search", "reindex"])
+    assert result.exit_code == 0, result.output
+    assert "Indexed 6 document(s)" in result.output  # 2 courses, 4 lessons
+    assert found("唐卡") and found("藏香")
+
+
+def test_the_demo_leaves_a_searchable_index(app, db):
+    result = app.test_cli_runner().invoke(main, ["demo"])
+    assert result.exit_code == 0, result.output
+    assert "Search:" in result.output
+    for typed in ("唐卡", "ཐང་ཀ", "thangka"):
+        hits = search_index().search(typed, lang="en").hits
+        assert "Thangka Painting: Foundations" in [hit.title for hit in hits], typed
