@@ -33,6 +33,9 @@ CONTAINERS: dict[str, frozenset[str]] = {
 }
 VIDEO_CODECS = frozenset({"h264", "hevc", "vp8", "vp9", "av1"})
 AUDIO_CODECS = frozenset({"aac", "mp3", "opus", "vorbis"})
+#: Data tracks phones add beside the picture (QuickTime timecode, iPhone metadata):
+#: accepted and ignored, never read or copied into the outputs. Other data is refused.
+IGNORED_DATA_TAGS = frozenset({"tmcd", "mebx"})
 
 #: Box types that may open an ISO-BMFF/QuickTime file.
 MP4_LEADING_BOXES = frozenset({b"ftyp", b"moov", b"mdat", b"wide", b"free"})
@@ -112,6 +115,8 @@ class ProbeResult:
     bit_rate: int
     size_bytes: int
     streams: tuple[StreamInfo, ...] = field(default_factory=tuple)
+    #: Indexes of the phone data tracks that were accepted only to be left out.
+    ignored_streams: tuple[int, ...] = field(default_factory=tuple)
 
     @property
     def has_audio(self) -> bool:
@@ -291,7 +296,8 @@ def _judge(data: dict[str, Any], container: str, size: int, limits: ProbeLimits)
         raise VideoRejected(
             _l("The file has %(count)s streams; at most %(limit)s are accepted.",
                count=len(streams), limit=limits.max_streams), "too_many_streams")
-    accepted = [_judge_stream(stream) for stream in streams]
+    ignored = tuple(int(s.get("index", 0)) for s in streams if _is_ignored_data(s))
+    accepted = [_judge_stream(s) for s in streams if not _is_ignored_data(s)]
     video = next(s for s in accepted if s.kind == "video")
     audio = next((s for s in accepted if s.kind == "audio"), None)
     width, height = _display_size(videos[0])
@@ -327,7 +333,13 @@ def _judge(data: dict[str, Any], container: str, size: int, limits: ProbeLimits)
         bit_rate=int(_number(fmt.get("bit_rate")) or 0),
         size_bytes=size,
         streams=tuple(accepted),
+        ignored_streams=ignored,
     )
+
+
+def _is_ignored_data(stream: dict[str, Any]) -> bool:
+    return (stream.get("codec_type") == "data"
+            and str(stream.get("codec_tag_string", "")).lower() in IGNORED_DATA_TAGS)
 
 
 def _judge_stream(stream: dict[str, Any]) -> StreamInfo:

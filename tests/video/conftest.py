@@ -47,6 +47,9 @@ def _builders() -> dict[str, Callable[[Path], None]]:
             p, _video(320, 240, 2), ffmpeg.input(str(_subtitle_source(p))), **H264,
             **{"c:s": "srt"}),
         "still.jpg": lambda p: _write(p, _video(320, 240, 1), **{"frames:v": 1}),
+        # As phones write them: a QuickTime file with a timecode (tmcd) data track.
+        "phone_timecode.mov": lambda p: _write(
+            p, _video(320, 240, 2), _tone(2), **H264, **{"c:a": "aac"}, timecode="01:00:00:00"),
         # For transcoding: a 720p lesson, a 360p one and a small portrait phone clip.
         "lesson_720p.mp4": lambda p: _write(
             p, _video(1280, 720, 6, fps=30), _tone(6, channels=2), **H264, **{"c:a": "aac"}),

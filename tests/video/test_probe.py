@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import lms.video.probe as probe_module
-from lms.video.probe import ProbeLimits, VideoRejected, probe_video
+from lms.video.probe import ProbeLimits, VideoRejected, _judge, probe_video
 
 # Imported as well as found through conftest, so the tests also run with --noconftest.
 from tests.video.conftest import fresh_upload_dir, generated_media  # noqa: F401
@@ -62,6 +62,49 @@ def test_video_without_sound_is_accepted(media, upload_dir):
 def test_phone_video_filmed_upright_reports_its_display_size(media, upload_dir):
     result = probe_video(upload(media, "rotated_phone.mp4", upload_dir), LIMITS)
     assert (result.width, result.height) == (240, 320)
+
+
+def test_phone_video_with_a_timecode_track_is_accepted_and_the_track_ignored(media, upload_dir):
+    result = probe_video(upload(media, "phone_timecode.mov", upload_dir, "upload-8.mov"), LIMITS)
+    assert [s.kind for s in result.streams] == ["video", "audio"]
+    assert result.ignored_streams == (2,)
+
+
+def ffprobe_answer(*extra_streams: dict) -> dict:
+    """What ffprobe says about a phone video, with extra streams after picture and sound."""
+    return {
+        "format": {"format_name": "mov,mp4,m4a,3gp,3g2,mj2", "duration": "3.0",
+                   "bit_rate": "900000"},
+        "streams": [
+            {"index": 0, "codec_type": "video", "codec_name": "hevc", "width": 1920,
+             "height": 1080, "avg_frame_rate": "30/1"},
+            {"index": 1, "codec_type": "audio", "codec_name": "aac", "channels": 2,
+             "sample_rate": "44100"},
+            *({"index": 2 + i, **s} for i, s in enumerate(extra_streams)),
+        ],
+    }
+
+
+def test_iphone_metadata_tracks_are_ignored_but_other_data_is_refused():
+    iphone = ffprobe_answer({"codec_type": "data", "codec_tag_string": "mebx"},
+                            {"codec_type": "data", "codec_tag_string": "mebx"},
+                            {"codec_type": "data", "codec_tag_string": "tmcd"})
+    result = _judge(iphone, "mp4", 5000, LIMITS)
+    assert (result.video_codec, result.ignored_streams) == ("hevc", (2, 3, 4))
+    for refused in ({"codec_type": "data", "codec_tag_string": "gpmd"},
+                    {"codec_type": "subtitle", "codec_tag_string": "tmcd",
+                     "codec_name": "mov_text"},
+                    {"codec_type": "attachment", "codec_tag_string": "mebx"}):
+        with pytest.raises(VideoRejected) as rejected:
+            _judge(ffprobe_answer(refused), "mp4", 5000, LIMITS)
+        assert rejected.value.code == "stream_type"
+
+
+def test_ignored_tracks_still_count_towards_the_stream_limit():
+    many = ffprobe_answer(*[{"codec_type": "data", "codec_tag_string": "mebx"}] * 7)
+    with pytest.raises(VideoRejected) as rejected:
+        _judge(many, "mp4", 5000, LIMITS)
+    assert rejected.value.code == "too_many_streams"
 
 
 # rejected before ffprobe

@@ -1,0 +1,193 @@
+"""Watch reports over HTTP: only seconds really watched, at the speed of the wall clock, count;
+a lesson completes at the threshold and the instructor sees each learner's share."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from lms.core.db import utcnow
+from lms.courses.models import LessonProgress
+from lms.extensions import db as database
+from lms.video.models import WatchRecord
+
+TOLERANCE = 10.0  # the default VIDEO_WATCH_TOLERANCE_S
+
+
+class Clock:
+    """The server's clock, moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = utcnow()
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    clock = Clock()
+    monkeypatch.setattr("lms.video.operations.utcnow", clock)
+    return clock
+
+
+@pytest.fixture
+def watching(make, login_as):
+    """A learner enrolled in a course whose lesson plays a ten-minute video; their client."""
+    video = make.video(duration=600.0)
+    course, lesson = make.video_course(video=video)
+    learner = make.learner()
+    make.enrolment(learner, course)
+    client = login_as(learner)
+
+    def report(segments, position=None, **kwargs):
+        body = {"segments": segments}
+        if position is not None:
+            body["position"] = position
+        return client.post(f"/courses/{course.id}/lessons/{lesson.id}/video/watch", json=body,
+                           **kwargs)
+
+    return course, lesson, video, learner, report
+
+
+def record_of(learner, video) -> WatchRecord:
+    database.session.expire_all()
+    return database.session.query(WatchRecord).filter_by(user_id=learner.id,
+                                                         video_id=video.id).one()
+
+
+def test_a_report_for_a_lesson_the_learner_is_not_enrolled_in_is_refused(make, login_as,
+                                                                          watching):
+    course, lesson, video, _, _ = watching
+    stranger = login_as(make.learner())
+    response = stranger.post(f"/courses/{course.id}/lessons/{lesson.id}/video/watch",
+                             json={"segments": [[0, 10]]})
+    assert response.status_code == 403
+    assert database.session.query(WatchRecord).count() == 0
+
+
+def test_a_report_without_the_csrf_token_is_refused(watching):
+    *_, report = watching
+    assert report([[0, 5]], csrf=False).status_code == 400
+
+
+def test_steady_watching_is_credited_and_shown_as_a_share(clock, watching):
+    _, _, video, learner, report = watching
+    assert report([]).json["watched_s"] == 0  # playing starts: the clock starts
+    for second in range(10, 61, 10):
+        clock.advance(10)
+        response = report([[0, second]], position=second)
+    assert response.json == {"credited_s": 10.0, "watched_s": 60.0, "percent": 10,
+                             "complete": False}
+    assert record_of(learner, video).position_s == 60
+
+
+def test_ten_minutes_claimed_ten_seconds_after_the_last_report_earn_ten_seconds_and_the_tolerance(
+        clock, watching):
+    _, _, video, learner, report = watching
+    report([[0, 1]])
+    clock.advance(10)
+    response = report([[0, 600]], position=600)
+    assert response.json["watched_s"] <= 1 + 10 + TOLERANCE
+    assert response.json["complete"] is False
+    assert record_of(learner, video).watched_s <= 1 + 10 + TOLERANCE
+
+
+def test_a_seek_to_the_end_credits_nothing(clock, watching):
+    _, lesson, video, learner, report = watching
+    report([[0, 5]])
+    clock.advance(5)
+    report([[0, 5]], position=5)
+    clock.advance(2)
+    # The learner drags the playhead to the end: nothing new was played, and a sliver
+    # of "playing" at the very end is below what counts as a played piece.
+    response = report([[0, 5], [599.9, 600]], position=600)
+    assert response.json["credited_s"] == 0 and response.json["watched_s"] == 5
+    progress = database.session.query(LessonProgress).filter_by(lesson_id=lesson.id).one()
+    assert progress.completed_at is None
+
+
+def test_two_tabs_playing_the_same_seconds_count_them_once(clock, watching, app):
+    _, _, video, learner, report = watching
+    report([])
+    clock.advance(10)
+    report([[0, 10]])  # the first tab
+    clock.advance(0.5)
+    report([[0, 10]])  # the second tab, playing along
+    assert record_of(learner, video).watched_s == 10
+
+
+def test_two_tabs_playing_different_parts_at_once_earn_one_wall_clock(clock, watching):
+    _, _, video, learner, report = watching
+    report([])
+    clock.advance(10)
+    report([[0, 10]])
+    report([[300, 310]])  # another tab, at the same moment, elsewhere in the video
+    clock.advance(10)
+    report([[0, 20]])
+    report([[300, 320]])
+    assert record_of(learner, video).watched_s <= 20 + TOLERANCE
+
+
+def test_watching_the_threshold_completes_the_lesson_with_its_evidence(clock, make, login_as):
+    video = make.video(duration=40.0)
+    course, lesson = make.video_course(video=video)
+    learner = make.learner()
+    make.enrolment(learner, course)
+    client = login_as(learner)
+    address = f"/courses/{course.id}/lessons/{lesson.id}/video/watch"
+    client.post(address, json={"segments": []})
+    for second in range(10, 41, 10):
+        clock.advance(10)
+        response = client.post(address, json={"segments": [[0, min(second, 38)]]})
+    assert response.json["complete"] is True and response.json["percent"] == 95
+    progress = database.session.query(LessonProgress).filter_by(lesson_id=lesson.id).one()
+    assert progress.completed_at is not None
+    assert progress.verified_seconds == 38
+    assert progress.evidence == {"video": video.id, "watched_s": 38.0, "intervals": [[0, 38]]}
+    page = client.get(f"/courses/{course.id}/lessons/{lesson.id}").text
+    assert 'id="lesson-done"' in page
+
+
+def test_a_report_sent_as_a_beacon_form_is_understood(clock, watching, login_as):
+    course, lesson, video, learner, report = watching
+    report([])
+    clock.advance(10)
+    client = login_as(learner)
+    response = client.post(f"/courses/{course.id}/lessons/{lesson.id}/video/watch",
+                           data={"segments": json.dumps([[0, 8]]), "position": "8.5"})
+    assert response.status_code == 200 and response.json["watched_s"] == 8
+    assert record_of(learner, video).position_s == 8.5
+
+
+@pytest.mark.parametrize("segments", ["0-10", {"0": 10}, [[0, 1]] * 201])
+def test_a_report_that_is_not_a_list_of_segments_is_refused(watching, segments):
+    *_, report = watching
+    assert report(segments).status_code == 400
+
+
+def test_the_lesson_page_resumes_where_the_learner_stopped(clock, watching, login_as):
+    course, lesson, _, learner, report = watching
+    report([])
+    clock.advance(10)
+    report([[0, 10]], position=123.4)
+    page = login_as(learner).get(f"/courses/{course.id}/lessons/{lesson.id}").text
+    assert 'data-resume="123.4"' in page
+
+
+def test_the_progress_table_shows_each_learners_watched_share(clock, watching, make, login_as):
+    course, lesson, video, learner, report = watching
+    report([])
+    for second in range(10, 61, 10):
+        clock.advance(10)
+        report([[0, second]])
+    other = make.learner()
+    make.enrolment(other, course)
+    page = login_as(make.author).get(f"/teach/courses/{course.id}/progress").text
+    assert "Video watched" in page
+    assert f"{lesson.title}: 10%" in page and f"{lesson.title}: 0%" in page
