@@ -290,7 +290,8 @@ def run_job(job_id: int) -> JobState | None:
     db.session.commit()  # start from a fresh snapshot that includes the claim
     row = db.session.get(Job, job_id)
     db.session.refresh(row)
-    jt = JOB_TYPES.get(row.name)
+    name = row.name
+    jt = JOB_TYPES.get(name)
     heartbeat = _Heartbeat(app, job_id, _lease_for(row))
     heartbeat.start()
     try:
@@ -309,7 +310,7 @@ def run_job(job_id: int) -> JobState | None:
         return JobState.SUCCEEDED
     except Exception as exc:
         db.session.rollback()
-        log.warning("job %s (%s) attempt failed: %s", job_id, row.name, exc,
+        log.warning("job %s (%s) attempt failed: %s", job_id, name, exc,
                     exc_info=not isinstance(exc, JobFailed))
         return _record_failure(job_id, exc)
     finally:

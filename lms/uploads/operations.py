@@ -106,8 +106,8 @@ def spool_chunk(stream: IO[bytes], length: int, upload: Upload) -> tuple[Path, s
     while a learner's phone trickles a chunk in. Returns the file and its SHA-256.
     """
     if length <= 0 or length > current_app.config["UPLOAD_CHUNK_BYTES"]:
-        raise UserError(_l("A chunk must hold between 1 byte and %(mb)s MB.",
-                           mb=current_app.config["UPLOAD_CHUNK_BYTES"] // 2**20))
+        raise UserError(_l("A chunk must hold between 1 byte and %(kb)s KB.",
+                           kb=current_app.config["UPLOAD_CHUNK_BYTES"] // 1024))
     final = storage().path(upload.key)
     tmp = final.with_name(f"{final.name}.{secrets.token_hex(4)}.chunk")
     digest = hashlib.sha256()
@@ -194,10 +194,15 @@ def store_file(owner: User, *, purpose: str, filename: str, stream: IO[bytes],
     """
     upload = start_upload(owner, purpose=purpose, filename=filename, size=size)
     offset, chunk_bytes = 0, current_app.config["UPLOAD_CHUNK_BYTES"]
-    while offset < size:
-        chunk, digest = spool_chunk(stream, min(chunk_bytes, size - offset), upload)
-        offset = receive_chunk(upload, offset, chunk, digest)
-    return complete_upload(upload)
+    try:
+        while offset < size:
+            chunk, digest = spool_chunk(stream, min(chunk_bytes, size - offset), upload)
+            offset = receive_chunk(upload, offset, chunk, digest)
+        return complete_upload(upload)
+    except BaseException:
+        # The caller rolls the row back; the bytes must not outlive it.
+        storage().delete(upload.key)
+        raise
 
 
 def claim_upload(upload_id: str, owner: User, purpose: str) -> Upload:

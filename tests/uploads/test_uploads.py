@@ -175,3 +175,16 @@ def test_a_plain_form_upload_goes_through_the_same_checks(app, make, db):
     assert storage().path(upload.key).read_bytes() == data
     claimed = operations.claim_upload(upload.id, owner, "test-video")
     assert claimed.state == UploadState.CLAIMED
+
+
+def test_a_plain_form_upload_refused_at_its_first_bytes_leaves_no_file(app, make, db):
+    owner = make.instructor()
+    data = b"<html>" + b"x" * 3000
+    uploads_dir = storage().path("uploads/xx").parent
+    before = set(uploads_dir.rglob("*")) if uploads_dir.exists() else set()
+    with pytest.raises(operations.ContentRejected):
+        operations.store_file(owner, purpose="test-video", filename="a.mp4",
+                              stream=io.BytesIO(data), size=len(data))
+    db.session.rollback()
+    after = set(uploads_dir.rglob("*")) if uploads_dir.exists() else set()
+    assert {p for p in after - before if p.is_file()} == set()
