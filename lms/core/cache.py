@@ -10,12 +10,14 @@ primary-key lookup.
 
 from __future__ import annotations
 
+import functools
 import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
 
+from flask import current_app, make_response, request
 from sqlalchemy import String, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -70,18 +72,64 @@ class FragmentCache:
 
     def get_or_render(self, key: Hashable, render: Callable[[], Any]) -> Any:
         """The cached value for ``key``, rendering (outside the lock) when missing."""
+        value = self.get(key)
+        if value is None:
+            value = render()
+            self.put(key, value)
+        return value
+
+    def get(self, key: Hashable) -> Any:
+        """The cached value, or None."""
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
-        value = render()
+        return None
+
+    def put(self, key: Hashable, value: Any) -> None:
+        """Store a value, forgetting the least recently used beyond the size."""
         with self._lock:
             self._items[key] = value
             self._items.move_to_end(key)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
-        return value
 
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+
+
+def cached_for_visitors(revision: str, size: int = 512,
+                        unless: Callable[[], bool] | None = None) -> Callable:
+    """Cache a page's whole response for visitors who have no session (no login, no flash).
+
+    Such a visitor sees exactly what every other visitor with the same language
+    sees at the same ``revision``: the page is rendered once and then served
+    from memory. Anyone with a session gets the page rendered for them, and so
+    does a request for which ``unless()`` is true.
+    """
+    pages = FragmentCache(size)
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if (request.method != "GET"
+                    or current_app.config["SESSION_COOKIE_NAME"] in request.cookies
+                    or (unless is not None and unless())):
+                return view(*args, **kwargs)
+            from lms.core.i18n import current_locale
+            from lms.extensions import db
+
+            key = (request.full_path, current_locale(), current(db.session, revision))
+            body = pages.get(key)
+            if body is None:
+                response = make_response(view(*args, **kwargs))
+                if response.status_code != 200 or "Set-Cookie" in response.headers:
+                    return response
+                body = response.get_data()
+                pages.put(key, body)
+            return current_app.response_class(body, mimetype="text/html")
+
+        return wrapper
+
+    return decorator

@@ -276,3 +276,17 @@ def test_files_that_are_not_clean_pdfs_or_images_are_refused(login_as, make, pay
     assert response.status_code == 200
     database.session.refresh(lesson)
     assert lesson.attachments == []
+
+
+def test_a_visitor_sees_a_newly_published_course_at_once_despite_the_page_cache(
+        app, client, make):
+    first = make.course(title_en="First course")
+    assert first.title_en in client.get("/courses/").text
+    assert client.get_cookie("yonten_session") is None  # a visitor: the cached path
+    second = make.course(title_en="Second course")
+    assert second.title_en in client.get("/courses/").text
+    from lms.courses import operations
+
+    operations.unpublish_course(make.author, first)
+    database.session.commit()
+    assert first.title_en not in client.get("/courses/").text

@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 
 from lms.core import cache
 from lms.core.access import login_required, public
-from lms.core.cache import FragmentCache
+from lms.core.cache import FragmentCache, cached_for_visitors
 from lms.core.db import utcnow
 from lms.core.errors import UserError
 from lms.core.i18n import current_locale
@@ -45,6 +45,7 @@ def _cached_body(name: str, key: tuple, render) -> Markup:
 
 
 @public
+@cached_for_visitors(CATALOGUE, unless=lambda: bool(request.args.get("q")))
 def catalogue() -> str:
     filters = util.CatalogueFilters.from_args(request.args)
 
@@ -64,6 +65,7 @@ def catalogue() -> str:
 
 
 @public
+@cached_for_visitors(CATALOGUE)
 def subsidised() -> str:
     def render() -> Markup:
         filters = util.CatalogueFilters(subsidised=True, sort="code")
@@ -76,6 +78,7 @@ def subsidised() -> str:
 
 
 @public
+@cached_for_visitors(CATALOGUE)
 def institutions() -> str:
     def render() -> Markup:
         return Markup(render_template(  # noqa: S704
