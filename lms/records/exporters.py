@@ -1,88 +1,49 @@
 """Export formats for completion records, each a small class under a string key.
 
-Every exporter streams: it reads the rows one at a time and writes them out
-at once, so memory stays flat whether an export has ten rows or ten million.
-
-Cell values are typed by their column's kind. A value of the expected Python
-type is written as a number, date or time (in CSV as plain text such as
-``-1.5`` or ``2024-05-01``); anything else is written as text. Spreadsheet
-formats (CSV, XLSX) neutralise text that a spreadsheet would run as a
-formula: a text cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a
-carriage return gets a leading apostrophe. Numbers are never touched, so a
-negative number stays a number; the string "-1+1" becomes "'-1+1".
+Every exporter streams: it reads the rows a batch at a time and writes them
+out at once, so memory stays flat whether an export has ten rows or ten
+million. How a value becomes a cell (typed by its column's kind; text that a
+spreadsheet would run as a formula neutralised, numbers never touched, so a
+negative number stays a number while the string "-1+1" becomes "'-1+1") is
+in ``cells.py``; in CSV, typed values are plain text such as ``-1.5`` or
+``2024-05-01``.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Any, BinaryIO, ClassVar, Literal
+from typing import Any, BinaryIO, ClassVar
 
 import xlsxwriter
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
-ColumnKind = Literal["str", "int", "decimal", "date", "datetime"]
-Cell = str | int | Decimal | date | datetime | None
+from lms.records.cells import (  # noqa: F401  (re-exported: the exporters' vocabulary)
+    FORMULA_TRIGGERS,
+    Cell,
+    Column,
+    ColumnKind,
+    Row,
+    batches,
+    csv_column,
+    neutralise,
+    row_getter,
+    typed_cell,
+    utc_naive,
+)
 
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 XAPI_COMPLETED = "http://adlnet.gov/expapi/verbs/completed"
 XAPI_ACTIVITY_TYPES = {
     "course": "http://adlnet.gov/expapi/activities/course",
     "lesson": "http://adlnet.gov/expapi/activities/lesson",
 }
-
-
-@dataclass(frozen=True)
-class Column:
-    """One exported column: the row key it reads, its header and its kind of value."""
-
-    key: str
-    header: str | LazyString
-    kind: ColumnKind = "str"
-
-
-def neutralise(text: str) -> str:
-    """Prefix an apostrophe to text a spreadsheet would otherwise run as a formula."""
-    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
-
-
-def _utc_naive(value: datetime) -> datetime:
-    # Naive datetimes are UTC by the project's convention.
-    return value if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)
-
-
-def typed_cell(value: Any, kind: ColumnKind) -> Cell:
-    """The value as its column's type (datetimes in naive UTC), else as neutralised text."""
-    if value is None:
-        return None
-    if kind == "int" and isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if kind == "decimal" and isinstance(value, Decimal | int) and not isinstance(value, bool):
-        return Decimal(value)
-    if kind == "datetime" and isinstance(value, datetime):
-        return _utc_naive(value)
-    if kind == "date" and isinstance(value, date):
-        return _utc_naive(value).date() if isinstance(value, datetime) else value
-    return neutralise(str(value))
-
-
-def _text(cell: Cell) -> str:
-    if cell is None:
-        return ""
-    if isinstance(cell, Decimal):
-        return f"{cell:f}"
-    if isinstance(cell, datetime):
-        return cell.strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(cell, date):
-        return cell.isoformat()
-    return str(cell)
 
 
 class Exporter:
@@ -93,8 +54,12 @@ class Exporter:
     content_type: ClassVar[str]
     extension: ClassVar[str]
 
-    def write(self, rows: Iterable[dict[str, Any]], columns: list[Column], out: BinaryIO) -> int:
-        """Write ``rows`` (only the keys named by ``columns``) to ``out``; return how many."""
+    def write(self, rows: Iterable[Row], columns: list[Column], out: BinaryIO) -> int:
+        """Write ``rows`` (only the keys named by ``columns``) to ``out``; return how many.
+
+        A row is a mapping (a dict, a database row's mapping) or a sequence of
+        values in the order of ``columns``, which is cheaper for large exports.
+        """
         raise NotImplementedError
 
 
@@ -124,21 +89,36 @@ class CsvExporter(Exporter):
     label = _l("CSV (opens in Excel)")
     content_type = "text/csv; charset=utf-8"
     extension = "csv"
+    #: Rows converted together, a column at a time.
+    batch_size = 1000
 
-    def write(self, rows: Iterable[dict[str, Any]], columns: list[Column], out: BinaryIO) -> int:
+    def write(self, rows: Iterable[Row], columns: list[Column], out: BinaryIO) -> int:
         """Write a header line and one line per row."""
-        text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="")
-        try:
-            writer = csv.writer(text, lineterminator="\r\n")
-            writer.writerow([neutralise(str(c.header)) for c in columns])
-            count = 0
-            for row in rows:
-                writer.writerow([_text(typed_cell(row.get(c.key), c.kind)) for c in columns])
-                count += 1
-            text.flush()
-        finally:
-            # Hand the caller's stream back open rather than closing it with the wrapper.
-            text.detach()
+        # Each batch is formatted in memory and encoded once: writing row by row through
+        # an encoding wrapper costs more than everything else put together.
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+
+        def flush() -> None:
+            out.write(buffer.getvalue().encode("utf-8"))
+            buffer.seek(0)
+            buffer.truncate()
+
+        out.write(codecs.BOM_UTF8)
+        writer.writerow([neutralise(str(c.header)) for c in columns])
+        get = row_getter(columns)
+        converters = [csv_column(c.kind) for c in columns]
+        count = 0
+        for batch in batches(rows, self.batch_size):
+            count += len(batch)
+            if not columns:
+                writer.writerows([] for _ in batch)
+            else:
+                cells = zip(*get(batch), strict=True)
+                writer.writerows(zip(*[convert(column) for convert, column
+                                       in zip(converters, cells, strict=True)], strict=True))
+            flush()
+        flush()
         return count
 
 
@@ -165,7 +145,7 @@ class XlsxExporter(Exporter):
         self.rows_per_sheet = rows_per_sheet
         self.sheet_name = sheet_name
 
-    def write(self, rows: Iterable[dict[str, Any]], columns: list[Column], out: BinaryIO) -> int:
+    def write(self, rows: Iterable[Row], columns: list[Column], out: BinaryIO) -> int:
         """Write the workbook; each sheet has a bold, frozen header row and a filter."""
         workbook = xlsxwriter.Workbook(out, {
             "constant_memory": True,  # rows go to a temporary file as they are written
@@ -178,8 +158,9 @@ class XlsxExporter(Exporter):
                    for kind, number_format in self._FORMATS.items()}
         base = "".join(ch for ch in str(self.sheet_name) if ch not in "[]:*?/\\")[:24] or "Sheet"
         sheet, sheet_row, count = None, 0, 0
+        get, kinds = row_getter(columns), [c.kind for c in columns]
         try:
-            for row in rows:
+            for values in (v for batch in batches(rows, 1000) for v in get(batch)):
                 if sheet is None or sheet_row == self.rows_per_sheet:
                     self._finish(sheet, sheet_row, columns)
                     number = count // self.rows_per_sheet + 1
@@ -187,9 +168,8 @@ class XlsxExporter(Exporter):
                                             columns, bold)
                     sheet_row = 0
                 sheet_row += 1
-                for col, column in enumerate(columns):
-                    self._write_cell(sheet, sheet_row, col,
-                                     typed_cell(row.get(column.key), column.kind), formats)
+                for col, (value, kind) in enumerate(zip(values, kinds, strict=True)):
+                    self._write_cell(sheet, sheet_row, col, typed_cell(value, kind), formats)
                 count += 1
             if sheet is None:
                 # An empty export is still a workbook with its header row.
@@ -259,12 +239,14 @@ class JsonLinesExporter(Exporter):
     content_type = "application/jsonl; charset=utf-8"
     extension = "jsonl"
 
-    def write(self, rows: Iterable[dict[str, Any]], columns: list[Column], out: BinaryIO) -> int:
+    def write(self, rows: Iterable[Row], columns: list[Column], out: BinaryIO) -> int:
         """Write one object per row with the columns' keys."""
-        count = 0
-        for row in rows:
-            out.write(_json_line({c.key: _raw(row.get(c.key), c.kind) for c in columns}))
-            count += 1
+        count, get = 0, row_getter(columns)
+        for batch in batches(rows, 1000):
+            for values in get(batch):
+                out.write(_json_line({c.key: _raw(v, c.kind)
+                                      for c, v in zip(columns, values, strict=True)}))
+                count += 1
         return count
 
 
@@ -322,7 +304,7 @@ class XapiExporter(Exporter):
                 self._iri("credited-hours"): _json_value(Decimal(row["credited_hours"])),
                 self._iri("verified-seconds"): int(row["verified_seconds"]),
             }},
-            "timestamp": _json_value(_utc_naive(row["occurred_at"])),
+            "timestamp": _json_value(utc_naive(row["occurred_at"])),
         }
         if context:
             statement["context"] = {"extensions": {self._iri(k): v for k, v in context.items()}}

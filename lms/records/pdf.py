@@ -1,46 +1,38 @@
 """Certificate and lifelong-record PDFs in Tibetan, Chinese and English.
 
-Text is shaped with HarfBuzz so Tibetan stacks (སྒྲ, ཀྱི, བསྐྱེད) come out
-right, and the Noto fonts are embedded as subsets so the file reads the same
-on any phone. Labels are printed in all three languages at once rather than
-through gettext: a certificate or a record must read the same whoever
-downloads it and whatever language their interface is in.
+What each document says and where it goes on the page; the fonts, shaping,
+wrapping and tables are in ``typesetting.py``. Labels are printed in all
+three languages at once rather than through gettext: a certificate or a
+record must read the same whoever downloads it and whatever language their
+interface is in.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-import segno
-from fpdf import FPDF
-
-DEFAULT_FONT_DIRS: tuple[Path, ...] = (
-    Path("/usr/share/fonts/truetype/noto"),
-    Path("/usr/share/fonts/opentype/noto"),
+from lms.records.typesetting import (
+    DEFAULT_FONT_DIRS,
+    GOLD,
+    MAROON,
+    MUTED,
+    MissingFontError,
+    TrilingualPDF,
+    find_font,
 )
 
-# (family, style, file, index in a font collection, Debian package)
-_FONTS = (
-    ("tibetan", "", "NotoSerifTibetan-Regular.ttf", 0, "fonts-noto-core"),
-    ("tibetan", "B", "NotoSerifTibetan-Bold.ttf", 0, "fonts-noto-core"),
-    # Index 2 of the Noto CJK collections is the Simplified Chinese face (SC).
-    ("cjk", "", "NotoSansCJK-Regular.ttc", 2, "fonts-noto-cjk"),
-    ("cjk", "B", "NotoSansCJK-Bold.ttc", 2, "fonts-noto-cjk"),
-    ("latin", "", "NotoSerif-Regular.ttf", 0, "fonts-noto-core"),
-    ("latin", "B", "NotoSerif-Bold.ttf", 0, "fonts-noto-core"),
-)
+__all__ = [
+    "DEFAULT_FONT_DIRS", "CERTIFICATE_KEYWORD", "CertificateData", "LABELS", "MissingFontError",
+    "Multilingual", "RecordCertificate", "RecordData", "RecordEntry", "RecordTotal",
+    "find_font", "format_hours", "format_seconds", "render_certificate", "render_record",
+]
 
-INK = (34, 34, 34)
-MUTED = (110, 96, 80)
-MAROON = (122, 30, 30)
-GOLD = (176, 138, 62)
-# The QR code alone is pure black, which keeps it crisp and easy to find.
-QR_INK = (0, 0, 0)
+#: Written into a certificate's metadata (``/Keywords``) so a checker can read the serial.
+CERTIFICATE_KEYWORD = "yonten-certificate:"
 
 LABELS: dict[str, tuple[str, str, str]] = {
     "certificate": ("ལས་རིགས་ལག་རྩལ་སྦྱོང་བརྡར་ལག་ཁྱེར།", "职业技能培训证书",
@@ -77,19 +69,6 @@ LABELS: dict[str, tuple[str, str, str]] = {
     "year": ("ལོ།", "年度", "Year"),
     "none": ("མེད།", "无", "None"),
 }
-
-
-class MissingFontError(RuntimeError):
-    """A font needed for the PDFs is not installed."""
-
-    def __init__(self, filename: str, dirs: Sequence[Path], package: str) -> None:
-        searched = ", ".join(str(d) for d in dirs)
-        super().__init__(
-            f"Font {filename} was not found in {searched}; "
-            f"install the Debian package {package}"
-        )
-        self.filename = filename
-        self.package = package
 
 
 @dataclass(frozen=True)
@@ -177,16 +156,6 @@ class RecordData:
         return sum((t.hours for t in self.totals_by_type), Decimal(0))
 
 
-def find_font(filename: str, dirs: Sequence[Path | str], package: str) -> Path:
-    """Path of ``filename`` in the first of ``dirs`` that has it, else MissingFontError."""
-    paths = [Path(d) for d in dirs]
-    for directory in paths:
-        candidate = directory / filename
-        if candidate.is_file():
-            return candidate
-    raise MissingFontError(filename, paths, package)
-
-
 def format_hours(hours: Decimal) -> str:
     """Hours without trailing zeros: 48, 1.5, 0.25, -2."""
     text = f"{hours.quantize(Decimal('0.01')) + 0:f}"  # + 0 turns -0.00 into 0.00
@@ -204,151 +173,17 @@ def format_seconds(seconds: int) -> str:
     return f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}"
 
 
-_CJK = "\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef"
-_BREAK_AFTER = "\u0f0b\u0f0d\u0f0e "  # tsheg, shad, double shad, space
-# A line may break after a tsheg, shad or space, and between Chinese characters.
-_TOKEN = re.compile(rf"[{_CJK}]|[^{_CJK}{_BREAK_AFTER}]*[{_BREAK_AFTER}]+|[^{_CJK}{_BREAK_AFTER}]+")
-
-
 def _label(key: str, sep: str = "\n") -> str:
     return sep.join(LABELS[key])
-
-
-class _TrilingualPDF(FPDF):
-    def __init__(self, font_dirs: Sequence[Path | str], **kwargs: object) -> None:
-        super().__init__(**kwargs)
-        for family, style, filename, index, package in _FONTS:
-            path = find_font(filename, font_dirs, package)
-            self.add_font(family, style, str(path), collection_font_number=index)
-        self.set_text_shaping(True)
-        # Latin is the base face; Tibetan and Chinese come in glyph by glyph.
-        self.set_fallback_fonts(["tibetan", "cjk"])
-        self.set_font("latin", size=10)
-        self.set_creator("Yonten")
-        self._wraps: dict[tuple[str, float, str, float], list[str]] = {}
-
-    def _render_styled_text_line(self, *args: object, **kwargs: object) -> bool:
-        # fpdf2 bug #1772: a line that starts in a fallback font sets the base font
-        # only inside its own q…Q block yet records it as set, so the next line is
-        # printed with no font or the wrong one. Forgetting that record after every
-        # line makes each line state its font.
-        result = super()._render_styled_text_line(*args, **kwargs)
-        self.current_font_is_set_on_page = False
-        return result
-
-    def wrap(self, text: str, width: float) -> list[str]:
-        """``text`` broken into lines no wider than ``width`` in the current font."""
-        # fpdf2's own wrapping re-shapes the line at every character; breaking
-        # between syllables ourselves, and remembering repeated texts, is far faster.
-        key = (text, round(width, 2), self.font_style, self.font_size_pt)
-        if key not in self._wraps:
-            lines: list[str] = []
-            for paragraph in text.split("\n"):
-                line = ""
-                for token in _TOKEN.findall(paragraph):
-                    if line and self.get_string_width(line + token.rstrip()) > width:
-                        lines.extend(self._split_long(line.rstrip(), width))
-                        line = token
-                    else:
-                        line += token
-                lines.extend(self._split_long(line.rstrip(), width))
-            self._wraps[key] = lines
-        return self._wraps[key]
-
-    def _split_long(self, line: str, width: float) -> list[str]:
-        # A run with no break opportunity (a long code or URL) is cut anywhere.
-        parts = []
-        while len(line) > 1 and self.get_string_width(line) > width:
-            cut = len(line) - 1
-            while cut > 1 and self.get_string_width(line[:cut]) > width:
-                cut -= 1
-            parts.append(line[:cut])
-            line = line[cut:]
-        return [*parts, line]
-
-    def text_line(self, text: str, size: float, *, bold: bool = False, w: float = 0,
-                  align: str = "L", color: tuple[int, int, int] = INK) -> None:
-        """Write wrapped text at the current position and move below it."""
-        self.set_font("latin", "B" if bold else "", size)
-        self.set_text_color(*color)
-        x = self.get_x()
-        width = w or self.w - self.r_margin - x
-        for line in self.wrap(text, width):
-            self.set_x(x)
-            self.cell(width, _leading(size), line, align=align, new_x="LEFT", new_y="NEXT")
-
-    def table(self, widths: Sequence[float], headings: Sequence[str],
-              rows: Iterable[Sequence[str]], *, size: float, numeric: int = 0) -> int:
-        """Rows under a heading row that repeats on every page; return the row count.
-
-        ``widths`` are in mm; the last ``numeric`` columns are right-aligned numbers.
-        """
-        aligns = ["L"] * (len(widths) - numeric) + ["R"] * numeric
-        self.set_draw_color(*GOLD)
-        self.set_line_width(0.15)
-        self._table_row(widths, aligns, headings, size, heading=True)
-        count = 0
-        for cells in rows:
-            if self._table_row(widths, aligns, cells, size, heading=False):
-                self._table_row(widths, aligns, headings, size, heading=True)
-                self._table_row(widths, aligns, cells, size, heading=False)
-            count += 1
-        return count
-
-    def _table_row(self, widths: Sequence[float], aligns: Sequence[str],
-                   cells: Sequence[str], size: float, *, heading: bool) -> bool:
-        """Draw one row; if it does not fit, turn the page instead and return True."""
-        pad, line_h = 1.2, _leading(size)
-        self.set_font("latin", "B" if heading else "", size - 1 if heading else size)
-        wrapped = [self.wrap(text, w - 2 * pad) for text, w in zip(cells, widths, strict=True)]
-        height = max(len(lines) for lines in wrapped) * line_h + 2 * pad
-        if self.y + height > self.page_break_trigger:
-            self.add_page()
-            return not heading
-        top, x = self.y, self.l_margin
-        if heading:
-            self.set_fill_color(246, 239, 226)
-            self.rect(x, top, sum(widths), height, style="F")
-        self.set_text_color(*(MAROON if heading else INK))
-        for lines, w, align in zip(wrapped, widths, aligns, strict=True):
-            for i, line in enumerate(lines):
-                self.set_xy(x + pad, top + pad + i * line_h)
-                self.cell(w - 2 * pad, line_h, line, align=align)
-            x += w
-        self.line(self.l_margin, top + height, self.l_margin + sum(widths), top + height)
-        self.set_xy(self.l_margin, top + height)
-        return False
-
-    def qr_code(self, data: str, x: float, y: float, size: float) -> None:
-        """Draw ``data`` as a vector QR code, ``size`` mm square, without quiet zone."""
-        matrix = segno.make(data, error="m", micro=False).matrix
-        module = size / len(matrix)
-        self.set_fill_color(*QR_INK)
-        for r, row in enumerate(matrix):
-            c = 0
-            while c < len(row):
-                if not row[c]:
-                    c += 1
-                    continue
-                start = c
-                while c < len(row) and row[c]:
-                    c += 1
-                # A hair of overlap hides seams between neighbouring modules.
-                self.rect(x + start * module, y + r * module,
-                          (c - start) * module + 0.02, module + 0.02, style="F")
-
-
-def _leading(size: float) -> float:
-    # Tibetan stacks reach far below the baseline: 1.55 x the size, in mm.
-    return size * 0.3528 * 1.55
 
 
 def render_certificate(cert: CertificateData, *, verify_url: str,
                        font_dirs: Sequence[Path | str] = DEFAULT_FONT_DIRS) -> bytes:
     """An unsigned A4-landscape certificate PDF with a QR code pointing at ``verify_url``."""
-    pdf = _TrilingualPDF(font_dirs, orientation="L", format="A4")
+    pdf = TrilingualPDF(font_dirs, orientation="L", format="A4")
     pdf.set_title(f"{LABELS['certificate'][1]} {cert.serial}")
     pdf.set_author(" ".join(cert.institution_name.lines(("zh", "bo"))))
+    pdf.set_keywords(CERTIFICATE_KEYWORD + cert.serial)
     pdf.set_creation_date(datetime.combine(cert.issued_on, datetime.min.time(), UTC))
     pdf.set_auto_page_break(False)
     pdf.set_margins(24, 18, 24)
@@ -401,7 +236,7 @@ def render_certificate(cert: CertificateData, *, verify_url: str,
     return bytes(pdf.output())
 
 
-def _certificate_frame(pdf: _TrilingualPDF) -> None:
+def _certificate_frame(pdf: TrilingualPDF) -> None:
     pdf.set_fill_color(253, 250, 243)
     pdf.rect(0, 0, 297, 210, style="F")
     pdf.set_draw_color(*MAROON)
@@ -415,7 +250,7 @@ def _certificate_frame(pdf: _TrilingualPDF) -> None:
         pdf.polygon([(cx - 2.6, cy), (cx, cy - 2.6), (cx + 2.6, cy), (cx, cy + 2.6)], style="F")
 
 
-def _field_row(pdf: _TrilingualPDF, fields: list[tuple[str, list[str], float]],
+def _field_row(pdf: TrilingualPDF, fields: list[tuple[str, list[str], float]],
                *, x: float, y: float, width: float) -> float:
     """Print labelled fields side by side; return the y below the tallest one."""
     gap = 6
@@ -433,7 +268,7 @@ def _field_row(pdf: _TrilingualPDF, fields: list[tuple[str, list[str], float]],
     return bottom + 1.5
 
 
-class _RecordPDF(_TrilingualPDF):
+class _RecordPDF(TrilingualPDF):
     running_title = ""
 
     def header(self) -> None:

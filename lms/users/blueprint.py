@@ -3,6 +3,7 @@
 from flask import Blueprint
 
 from lms.users import controllers as c
+from lms.users import target_group_controllers as tg
 
 bp = Blueprint("users", __name__, template_folder="templates")
 
@@ -22,3 +23,5 @@ bp.add_url_rule("/admin/institutions/new", "admin_institution_new", c.admin_inst
                 methods=["GET", "POST"])
 bp.add_url_rule("/admin/institutions/<int:institution_id>", "admin_institution_edit",
                 c.admin_institution_edit, methods=["GET", "POST"])
+bp.add_url_rule("/admin/learners/<int:user_id>/target-groups", "target_groups", tg.target_groups,
+                methods=["GET", "POST"])

@@ -1,0 +1,1 @@
+"""Views of the record, split by audience: learners, the public, administrators, exports."""

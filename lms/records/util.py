@@ -1,0 +1,115 @@
+"""Read-side queries of the record: a learner's summary, learners in scope, names for the public."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from lms.courses.models import TrainingType
+from lms.extensions import db
+from lms.records import permissions
+from lms.records.models import Certificate, LedgerEntry
+from lms.users.models import Institution, Role, User
+from lms.web.controllers import DISPLAY_TZ
+
+ZERO = Decimal("0")
+
+
+@dataclass
+class RecordSummary:
+    """A learner's whole record: totals, entries in chain order, certificates."""
+
+    learner: User
+    entries: list[LedgerEntry] = field(default_factory=list)
+    certificates: list[Certificate] = field(default_factory=list)
+    by_type: list[tuple[TrainingType, Decimal]] = field(default_factory=list)
+    by_year: list[tuple[int, Decimal]] = field(default_factory=list)
+    by_institution: list[tuple[Institution | None, Decimal]] = field(default_factory=list)
+
+    @property
+    def total_hours(self) -> Decimal:
+        return sum((e.hours for e in self.entries), ZERO)
+
+    @property
+    def verified_seconds(self) -> int:
+        return sum(e.verified_seconds for e in self.entries)
+
+    @property
+    def reversed_ids(self) -> set[int]:
+        return {e.reverses_id for e in self.entries if e.reverses_id}
+
+
+def record_summary(learner: User) -> RecordSummary:
+    """Everything on the learner's record page, totals worked out from the entries."""
+    entries = db.session.scalars(
+        select(LedgerEntry).where(LedgerEntry.learner_id == learner.id)
+        .options(selectinload(LedgerEntry.institution), selectinload(LedgerEntry.course),
+                 selectinload(LedgerEntry.lesson))
+        .order_by(LedgerEntry.seq)).all()
+    certificates = db.session.scalars(
+        select(Certificate).where(Certificate.learner_id == learner.id)
+        .order_by(Certificate.issued_at.desc())).all()
+    by_type: dict[TrainingType, Decimal] = defaultdict(lambda: ZERO)
+    by_year: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    by_institution: dict[int | None, Decimal] = defaultdict(lambda: ZERO)
+    institutions: dict[int | None, Institution | None] = {None: None}
+    for e in entries:
+        by_type[e.training_type] += e.hours
+        by_year[e.occurred_at.astimezone(DISPLAY_TZ).year] += e.hours
+        by_institution[e.institution_id] += e.hours
+        institutions[e.institution_id] = e.institution
+    return RecordSummary(
+        learner=learner, entries=list(entries), certificates=list(certificates),
+        by_type=[(t, by_type[t]) for t in TrainingType if t in by_type],
+        by_year=sorted(by_year.items()),
+        by_institution=sorted(((institutions[i], h) for i, h in by_institution.items()),
+                              key=lambda pair: (pair[0] is None,
+                                                pair[0].code if pair[0] else "")))
+
+
+def total_hours(learner: User) -> Decimal:
+    """All hours credited to a learner (net of corrections)."""
+    return db.session.scalar(select(func.coalesce(func.sum(LedgerEntry.hours), 0))
+                             .where(LedgerEntry.learner_id == learner.id)) or ZERO
+
+
+def learners_visible_to(actor: User, q: str = "") -> Select:
+    """Learners whose record an administrator may open, by name; filtered by ``q``."""
+    stmt = select(User).where(User.role == Role.LEARNER).order_by(User.real_name, User.id)
+    if not permissions.is_regional(actor):
+        stmt = stmt.where(User.id.in_(
+            permissions.institution_learner_ids(actor.institution_id or -1)))
+    q = (q or "").strip()
+    if q:
+        like = f"%{q}%"
+        stmt = stmt.where(or_(User.real_name.ilike(like), User.phone.ilike(like),
+                              User.email.ilike(like)))
+    return stmt
+
+
+def certificate_by_serial(serial: str) -> Certificate | None:
+    """The certificate with this serial (case and spaces forgiven), or None."""
+    cleaned = "".join(serial.split()).upper()[:40]
+    return db.session.scalar(select(Certificate).where(Certificate.serial == cleaned))
+
+
+def _is_han(ch: str) -> bool:
+    return unicodedata.east_asian_width(ch) in "WF"
+
+
+def mask_name(name: str) -> str:
+    """What the public may see of a name: 卓玛 → 卓*, བཀྲ་ཤིས་ལྷ་མོ། → བཀྲ་*, Drolma Tsering → D*."""
+    name = (name or "").strip()
+    if not name:
+        return "*"
+    if _is_han(name[0]):
+        return name[0] + "*" * max(1, min(len(name) - 1, 3))
+    if "\u0f00" <= name[0] <= "\u0fff":
+        first = name.split("\u0f0b", 1)[0].rstrip("\u0f0d")
+        return first + "\u0f0b*"
+    return name[0] + "*"

@@ -1,0 +1,63 @@
+"""The audit log: written with the action, readable by admins in scope, editable by nobody."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import delete, select, update
+
+from lms.core.audit import AuditEntry, ImmutableRowError, audit
+
+
+def test_an_audit_entry_records_who_what_and_the_particulars(make, db):
+    admin, learner = make.regional_admin(), make.learner()
+    entry = audit(admin, "records.exported", learner, {"rows": 3, "filters": {"a": 1}})
+    assert (entry.actor_id, entry.action, entry.target_type, entry.target_id) == (
+        admin.id, "records.exported", "users", str(learner.id))
+    assert entry.details == {"rows": 3, "filters": {"a": 1}} and entry.at is not None
+
+
+def test_nobody_can_change_or_delete_an_audit_entry(make, db):
+    entry = audit(make.regional_admin(), "x")
+    db.session.commit()
+    entry.action = "y"
+    with pytest.raises(ImmutableRowError):
+        db.session.flush()
+    db.session.rollback()
+    db.session.delete(entry)
+    with pytest.raises(ImmutableRowError):
+        db.session.flush()
+    db.session.rollback()
+    for statement in (update(AuditEntry).values(action="y"), delete(AuditEntry)):
+        with pytest.raises(ImmutableRowError):
+            db.session.execute(statement)
+
+
+def test_regional_admins_read_the_whole_log(make, login_as, db):
+    someone = make.institution_admin()
+    audit(someone, "records.exported", None, {"rows": 1})
+    db.session.commit()
+    page = login_as(make.regional_admin()).get("/admin/audit").get_data(as_text=True)
+    assert "records.exported" in page and someone.real_name in page
+
+
+def test_institution_admins_read_their_own_and_their_institutions_entries(make, login_as, db):
+    admin = make.institution_admin()
+    colleague = make.institution_admin(institution=admin.institution)
+    outsider = make.institution_admin()
+    audit(colleague, "certificate.revoked", None, {"serial": "YT-1"})
+    audit(outsider, "certificate.revoked", None, {"serial": "YT-2"})
+    db.session.commit()
+    page = login_as(admin).get("/admin/audit").get_data(as_text=True)
+    assert "YT-1" in page and "YT-2" not in page
+
+
+def test_learners_cannot_read_the_log(make, login_as):
+    assert login_as(make.learner()).get("/admin/audit").status_code == 403
+
+
+def test_the_log_offers_no_way_to_edit(make, login_as, db):
+    audit(None, "records.exported")
+    db.session.commit()
+    page = login_as(make.regional_admin()).get("/admin/audit").get_data(as_text=True)
+    assert "<form method=\"post\"" not in page.split("<main", 1)[1].split("</main>")[0]
+    assert db.session.scalar(select(AuditEntry.id)) is not None
