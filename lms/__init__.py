@@ -15,9 +15,24 @@ from lms.config import PROJECT_ROOT, load_config
 #: Modules imported for what they register: models, jobs (``@job``), signal listeners.
 REGISTERING_MODULES = (
     "lms.core.jobs",
+    "lms.core.audit",
+    "lms.core.cache",
     "lms.users.models",
+    "lms.users.target_groups",
     "lms.courses.models",
+    "lms.courses.listeners",
     "lms.uploads.models",
+    "lms.video.models",
+    "lms.video.kinds",
+    "lms.video.tasks",
+    "lms.video.listeners",
+    "lms.assessment.models",
+    "lms.assessment.kinds",
+    "lms.records.models",
+    "lms.records.tasks",
+    "lms.records.listeners",
+    "lms.search.tasks",
+    "lms.search.listeners",
 )
 
 #: Blueprints, in registration order (``<domain>.blueprint.bp``).
@@ -26,6 +41,10 @@ BLUEPRINTS = (
     "lms.users.blueprint",
     "lms.courses.blueprint",
     "lms.uploads.blueprint",
+    "lms.video.blueprint",
+    "lms.assessment.blueprint",
+    "lms.records.blueprint",
+    "lms.search.blueprint",
 )
 
 

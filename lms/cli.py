@@ -15,6 +15,10 @@ from lms.config import PROJECT_ROOT, ConfigError, settings_markdown
 DOMAIN_COMMANDS = (
     "lms.users.cli",
     "lms.courses.cli",
+    "lms.assessment.cli",
+    "lms.records.cli",
+    "lms.video.cli",
+    "lms.search.cli",
 )
 
 
@@ -107,7 +111,7 @@ def db() -> None:
 
 
 @db.command("upgrade")
-@click.argument("revision", default="heads")
+@click.argument("revision", default="head")
 @with_appcontext
 def db_upgrade(revision: str) -> None:
     """Bring the database to the latest schema (or to REVISION)."""
@@ -183,6 +187,10 @@ def jobs_run() -> None:
 DEMO_LOADERS = (
     "lms.users.cli:load_demo",
     "lms.courses.cli:load_demo",
+    "lms.assessment.cli:load_demo",
+    "lms.records.cli:load_demo",
+    "lms.video.cli:load_demo",
+    "lms.search.cli:load_demo",
 )
 
 

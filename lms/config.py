@@ -107,6 +107,24 @@ def _ratio(value: float) -> str | None:
     return None if 0 < value <= 1 else "must be a fraction between 0 and 1"
 
 
+_X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",
+                 "slower", "veryslow")
+
+
+def _check_x264_preset(value: str) -> str | None:
+    return None if value in _X264_PRESETS else f"must be one of {', '.join(_X264_PRESETS)}"
+
+
+def _check_renditions(value: dict) -> str | None:
+    from lms.video.renditions import build_profiles
+
+    try:
+        build_profiles(value)
+    except (TypeError, ValueError) as exc:
+        return f"is not a usable ladder: {exc}"
+    return None
+
+
 #: Interface languages, in the order the switcher shows them.
 LOCALES = ("bo", "zh_Hans", "en")
 
@@ -158,9 +176,65 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("UPLOAD_EXPIRE_HOURS", 48, int,
             "Unfinished uploads older than this are deleted.", _positive),
     # --- video -------------------------------------------------------------
+    Setting("VIDEO_MAX_DURATION_S", 3 * 3600.0, float,
+            "Longest video accepted, in seconds (a longer one is rejected before transcoding).",
+            _positive),
+    Setting("VIDEO_MAX_WIDTH", 3840, int,
+            "Widest picture accepted, in pixels (checked in either orientation).", _positive),
+    Setting("VIDEO_MAX_HEIGHT", 2160, int,
+            "Tallest picture accepted, in pixels (checked in either orientation).", _positive),
+    Setting("VIDEO_MAX_FPS", 60.0, float, "Highest frame rate accepted.", _positive),
+    Setting("VIDEO_MAX_STREAMS", 8, int,
+            "Most streams (video, sound, phone data tracks) one file may hold.", _positive),
+    Setting("VIDEO_PROBE_TIMEOUT_S", 30.0, float,
+            "Wall-clock limit of one ffprobe run, in seconds.", _positive),
+    Setting("VIDEO_TRANSCODE_TIMEOUT_S", 6 * 3600.0, float,
+            "Wall-clock limit of one transcode (all renditions at once), in seconds.", _positive),
+    Setting("VIDEO_X264_PRESET", "veryfast", str,
+            "x264 speed preset: slower presets make smaller files for the same quality.",
+            _check_x264_preset),
+    Setting("VIDEO_RENDITIONS", {}, _json_object,
+            "Changes to the rendition ladder as JSON, e.g. "
+            '{"240p": {"video_kbps": 200}, "720p": null} (see lms/video/renditions.py).',
+            _check_renditions),
+    Setting("VIDEO_WATCH_TOLERANCE_S", 10.0, float,
+            "Seconds of watching a report may claim beyond the wall-clock time since the last.",
+            _positive),
+    Setting("VIDEO_COMPLETION_THRESHOLD", 0.95, float,
+            "Share of a video's seconds a learner must watch to complete a video lesson.",
+            _ratio),
+    Setting("VIDEO_SUBTITLE_MAX_BYTES", 2**20, int,
+            "Largest subtitle file (WebVTT or SRT) accepted, in bytes.", _positive),
     # --- assessment --------------------------------------------------------
+    Setting("QUIZ_GRACE_SECONDS", 30, int,
+            "Seconds after a quiz's time limit in which answers still count (slow networks).",
+            lambda v: None if 0 <= v <= 600 else "must be between 0 and 600"),
+    Setting("QUIZ_IMPORT_MAX_BYTES", 5 * 2**20, int,
+            "Largest GIFT or Aiken file an instructor may import, in bytes.", _positive),
+    Setting("EVIDENCE_MAX_BYTES", 500 * 2**20, int,
+            "Largest file a learner may upload as practical evidence (a video, say), in bytes.",
+            _positive),
     # --- records -----------------------------------------------------------
+    Setting("CERTIFICATE_KEY_PATH", lambda i: str(i / "keys" / "certificates.pem"), str,
+            "Ed25519 key that signs certificates; created on first run. Back it up: "
+            "certificates signed with a lost key can no longer be checked here."),
+    Setting("EXPORT_LINK_HOURS", 24, int,
+            "Hours an export's download link works (only for the admin who asked for it).",
+            _positive),
+    Setting("OFFLINE_EVIDENCE_MAX_BYTES", 10 * 1024 * 1024, int,
+            "Largest evidence file (PDF or image) for offline training entries, in bytes.",
+            _positive),
     # --- search ------------------------------------------------------------
+    Setting("SEARCH_INDEX_PATH", lambda i: str(i / "search"), str,
+            "Directory of the search index (a relative path is under the instance directory)."),
+    Setting("SEARCH_LOCK_TIMEOUT", 10.0, float,
+            "Seconds an index update waits for another writer before its job is retried.",
+            _positive),
+    Setting("SEARCH_PER_PAGE", 10, int, "Results on one page of the search page.",
+            lambda v: None if 1 <= v <= 100 else "must be between 1 and 100"),
+    Setting("SEARCH_MAX_QUERY_CHARS", 200, int,
+            "Longest query searched; longer input is cut at a word boundary.",
+            lambda v: None if 10 <= v <= 1000 else "must be between 10 and 1000"),
 )
 
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}

@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 
 from lms import create_app
 from lms.cli import alembic_config
+from lms.core.cache import clear_all
 from lms.core.db import Base
 from lms.extensions import db as database
 from tests import factories
@@ -67,7 +68,7 @@ def database_url(instance_dir: Path) -> str:
     from alembic import command
 
     url = _postgres_url() if PG_URL else f"sqlite:///{instance_dir / 'test.db'}"
-    command.upgrade(alembic_config(url), "heads")
+    command.upgrade(alembic_config(url), "head")
     return url
 
 
@@ -90,10 +91,11 @@ def base_config(instance_dir: Path, database_url: str, tmp_path_factory) -> dict
 
 
 @pytest.fixture
-def app(base_config: dict[str, Any]) -> Iterator[Flask]:
-    """A fresh app on the shared test database."""
-    app = create_app(dict(base_config))
+def app(base_config: dict[str, Any], tmp_path: Path) -> Iterator[Flask]:
+    """A fresh app on the shared test database, with a search index of its own."""
+    app = create_app({**base_config, "SEARCH_INDEX_PATH": str(tmp_path / "search")})
     app.test_client_class = YontenClient
+    clear_all()  # revisions roll back between tests, so cached pages must go too
     with app.app_context():
         yield app
 

@@ -21,12 +21,13 @@ from typing import Any, Literal
 
 from flask_babel.speaklater import LazyString
 
+from lms.core.spreadsheets import FORMULA_TRIGGERS, neutralise
+
 ColumnKind = Literal["str", "int", "decimal", "date", "datetime"]
 Cell = str | int | Decimal | date | datetime | None
 #: A row to export: a mapping keyed by column key, or values in the columns' order.
 Row = Mapping[str, Any] | Sequence[Any]
 
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -36,11 +37,6 @@ class Column:
     key: str
     header: str | LazyString
     kind: ColumnKind = "str"
-
-
-def neutralise(text: str) -> str:
-    """Prefix an apostrophe to text a spreadsheet would otherwise run as a formula."""
-    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
 
 
 def utc_naive(value: datetime) -> datetime:

@@ -21,3 +21,16 @@ def test_sqlite_is_tuned_for_concurrent_use(app, db):
     assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+
+
+def test_the_migrations_form_one_line_that_can_be_undone(tmp_path):
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    from lms.cli import alembic_config
+
+    config = alembic_config(f"sqlite:///{tmp_path / 'fresh.db'}")
+    assert len(ScriptDirectory.from_config(config).get_heads()) == 1
+    command.upgrade(config, "head")
+    command.downgrade(config, "base")
+    command.upgrade(config, "head")

@@ -53,7 +53,12 @@ def sample_arguments(world) -> dict:
         "user_id": world["people"]["learner"].id,
         "action": "publish",
         "upload_id": "0" * 32,
+        "question_id": 1, "attempt_id": 1, "submission_id": 1, "evidence_id": 1,  # assessment
         "locale": "bo",
+        "video_id": 1,
+        "name": "master.m3u8",
+        "language": "bo",
+        "serial": "YT-2026-AAAAA-AAAAA", "entry_id": 1, "export_id": 1,  # records
     }
 
 

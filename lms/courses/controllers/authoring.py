@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -13,6 +10,7 @@ from sqlalchemy import select
 from lms.core.access import roles_required
 from lms.core.errors import UserError
 from lms.core.files import clean_document, clean_image
+from lms.core.spreadsheets import csv_download
 from lms.core.storage import storage
 from lms.courses import operations, permissions, util
 from lms.courses.controllers.loaders import (
@@ -35,6 +33,7 @@ from lms.courses.kinds import LESSON_KINDS, kind_of
 from lms.courses.models import Attachment, Course, CourseStatus
 from lms.extensions import db
 from lms.users.models import Institution, Role, User
+from lms.web.controllers import format_datetime
 
 STAFF = (Role.INSTRUCTOR, Role.INSTITUTION_ADMIN, Role.REGIONAL_ADMIN)
 ATTACHMENT_MAX_BYTES = 50 * 2**20
@@ -344,25 +343,10 @@ def progress(course_id: int) -> str | Response:
 
 
 def _progress_csv(course: Course, headers: list, rows: list) -> Response:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([_("Learner"), _("Enrolled at"), _("Lessons completed"),
-                     _("Hours credited"), _("Last activity"), *[str(h) for h in headers]])
-    for row in rows:
-        writer.writerow([_neutralise(row.learner.real_name),
-                         row.enrolment.enrolled_at.strftime("%Y-%m-%d %H:%M"),
-                         row.completed, row.hours,
-                         row.enrolment.last_activity_at.strftime("%Y-%m-%d %H:%M")
-                         if row.enrolment.last_activity_at else "",
-                         *[_neutralise(v) for v in row.extra]])
-    # UTF-8 with a byte-order mark, so Excel shows Tibetan and Chinese correctly.
-    body = "\ufeff" + out.getvalue()
-    return Response(body.encode("utf-8"), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="progress-{course.code}.csv"'})
-
-
-def _neutralise(value: str) -> str:
-    """Spreadsheets run cells starting with = + - @ as formulas; make them text."""
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
+    return csv_download(
+        f"progress-{course.code}.csv",
+        [_("Learner"), _("Enrolled at"), _("Lessons completed"), _("Hours credited"),
+         _("Last activity"), *headers],
+        ([row.learner.real_name, format_datetime(row.enrolment.enrolled_at), row.completed,
+          row.hours, format_datetime(row.enrolment.last_activity_at), *row.extra]
+         for row in rows))

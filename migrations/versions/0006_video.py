@@ -1,7 +1,7 @@
 """video: library, subtitles, video lessons, watch records
 
-Revision ID: 0004
-Revises: 0002
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-26 06:59:18.777655
 """
 
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 import lms.core.db
 
 
-revision = '0004'
-down_revision = '0002'
+revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 

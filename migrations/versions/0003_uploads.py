@@ -1,6 +1,6 @@
 """uploads: resumable uploads
 
-Revision ID: 0007
+Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-26 06:43:28.619715
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import lms.core.db
 
 
-revision = '0007'
+revision = '0003'
 down_revision = '0002'
 branch_labels = None
 depends_on = None

@@ -1,7 +1,7 @@
 """revisions: counters that invalidate cached pages
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-26 06:49:56.425769
 """
 
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 import lms.core.db
 
 
-revision = '0008'
-down_revision = '0007'
+revision = '0004'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 

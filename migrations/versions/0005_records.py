@@ -4,8 +4,8 @@ The ledger and the audit log are append-only: on PostgreSQL, triggers refuse
 UPDATE and DELETE on their rows (TRUNCATE, a maintenance operation, is not
 a row operation and stays possible for the database owner).
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-11-27 09:00:00.000000
 """
 
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 import lms.core.db
 
 
-revision = '0003'
-down_revision = '0002'
+revision = '0005'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 

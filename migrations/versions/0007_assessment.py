@@ -1,7 +1,7 @@
 """assessment: question banks, quizzes, practical tasks, apprenticeship
 
-Revision ID: 0005
-Revises: 0002
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-11-26 06:53:34.898956
 """
 
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 import lms.core.db
 
 
-revision = '0005'
-down_revision = '0002'
+revision = '0007'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
