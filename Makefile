@@ -13,6 +13,7 @@ PYTEST_ARGS ?=
 # PDFs and screenshots, Chromium for the browser tests, poppler for PDF checks.
 RUN_DEBS  := ffmpeg fonts-noto-core fonts-noto-cjk
 TEST_DEBS := $(RUN_DEBS) chromium poppler-utils sqlite3
+BENCH_DEBS := $(TEST_DEBS) wrk
 
 .PHONY: run test install install-dev system-deps system-deps-test translations messages \
         lint bench clean
@@ -87,7 +88,10 @@ messages: install
 lint: install-dev
 	$(BIN)/ruff check lms tests bench migrations
 
-bench: install-dev system-deps-test translations
+bench: install-dev translations
+	@missing="$(call missing_debs,$(BENCH_DEBS))"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing $$missing from Debian's packages"; $(call apt_install,$$missing); fi
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
