@@ -41,13 +41,20 @@ $(VENV)/bin/python:
 	  $(call apt_install,python3-venv) && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# pip's own chatter goes to a log, shown only when the install fails.
 $(STAMPS)/install: pyproject.toml | $(VENV)/bin/python
-	$(BIN)/python -m pip install --quiet -e .
-	@mkdir -p $(STAMPS) && touch $@
+	@mkdir -p $(STAMPS)
+	@echo "Installing Yonten into $(VENV)"
+	@$(BIN)/python -m pip install --quiet -e . > $(STAMPS)/pip.log 2>&1 || \
+	  { cat $(STAMPS)/pip.log; exit 1; }
+	@touch $@
 
 $(STAMPS)/install-dev: pyproject.toml | $(VENV)/bin/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	@mkdir -p $(STAMPS) && touch $@ $(STAMPS)/install
+	@mkdir -p $(STAMPS)
+	@echo "Installing Yonten and its test tools into $(VENV)"
+	@$(BIN)/python -m pip install --quiet -e '.[dev]' > $(STAMPS)/pip.log 2>&1 || \
+	  { cat $(STAMPS)/pip.log; exit 1; }
+	@touch $@ $(STAMPS)/install
 
 # apt_install: install Debian packages when running as root (or with sudo) and
 # apt-get exists; otherwise say exactly what to install.
