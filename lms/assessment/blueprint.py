@@ -98,6 +98,6 @@ def install(state: BlueprintSetupState) -> None:
     env.filters["text_in"] = text_in
     env.filters["qtype_label"] = type_label
     env.globals["grading_labels"] = GRADING_LABELS
-    column = (_l("Waiting for a teacher"), util.waiting_by_enrolment)
+    column = (_l("Waiting for an instructor"), util.waiting_by_enrolment)
     if column not in PROGRESS_COLUMNS:
         PROGRESS_COLUMNS.append(column)

@@ -35,7 +35,7 @@ from lms.assessment.models import (
 )
 from lms.assessment.operations.banks import IMPORT_FORMATS
 from lms.assessment.util import bank_questions, categories_with_counts
-from lms.courses.forms import LANG_LABELS, localized
+from lms.core.forms import LANG_LABELS, localized
 from lms.courses.models import Course
 from lms.extensions import db
 
@@ -154,8 +154,8 @@ class EssayGradeForm(FlaskForm):
 class PracticalTaskForm(FlaskForm):
     evidence_kinds = MultiCheckboxField(_l("Evidence required"),
                                         choices=list(EVIDENCE_KINDS.items()))
-    pass_percent = IntegerField(_l("Pass threshold (% of the rubric's points)"), default=60,
-                                validators=[Optional(), NumberRange(min=0, max=100)])
+    pass_percent = IntegerField(_l("Pass threshold (percentage of the rubric's points)"),
+                                default=60, validators=[Optional(), NumberRange(min=0, max=100)])
 
     @classmethod
     def for_task(cls, task: PracticalTask | None, *,

@@ -27,10 +27,10 @@ from lms.assessment.models import (
     SubmissionState,
 )
 from lms.assessment.operations.quizzes import quiz_result
+from lms.core.i18n import DISPLAY_TZ
 from lms.courses.models import Course, Enrolment, Lesson, TrainingType
 from lms.extensions import db
 from lms.users.models import Role, User
-from lms.web.controllers import DISPLAY_TZ
 
 # --- banks ------------------------------------------------------------------------------
 

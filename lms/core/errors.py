@@ -13,6 +13,19 @@ class UserError(Exception):
         self.message = message
         self.field = field
 
+    def report(self, form: Any = None) -> None:
+        """In a controller: undo the unit of work, then show the message (beside a field or
+        above the form, else as a flash message)."""
+        from flask import flash
+
+        from lms.extensions import db
+
+        db.session.rollback()
+        if form is not None:
+            self.attach_to(form)
+        else:
+            flash(str(self.message), "error")
+
     def attach_to(self, form: Any) -> None:
         """Show the error beside its field (or above the form)."""
         target = getattr(form, self.field, None) if self.field else None

@@ -9,6 +9,7 @@ lessons, institution names) is authored in one or more of ``bo``, ``zh``,
 from __future__ import annotations
 
 import unicodedata
+from datetime import timedelta, timezone
 from typing import Any
 
 from flask import current_app, g, has_request_context, request
@@ -16,6 +17,10 @@ from flask_babel import get_locale
 from flask_login import current_user
 
 from lms.config import LOCALES
+
+#: Learners and institutions are in the Tibet Autonomous Region, on Beijing time (UTC+8);
+#: timestamps are stored in UTC and shown, dated and grouped by month in this zone.
+DISPLAY_TZ = timezone(timedelta(hours=8), "CST")
 
 LANG_COOKIE = "lms_lang"
 #: Content language codes, in column-suffix form.

@@ -11,6 +11,7 @@ type; with ``LMS_MEDIA_X_ACCEL_PREFIX`` the bytes are sent by nginx.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import secrets
 import shutil
@@ -19,9 +20,13 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from flask import Response, current_app, send_file
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import NotFound
 
 from lms.core.security import SANDBOX_POLICY
+
+log = logging.getLogger(__name__)
 
 #: Types a browser may show inline (under the sandbox policy); all else downloads.
 #: PDFs download: a browser's PDF viewer runs scripts the sandbox cannot vouch for.
@@ -125,3 +130,40 @@ def send_media(key: str, *, mimetype: str, download_name: str | None = None,
     if private:
         response.cache_control.public = False
     return response
+
+
+# --- deleting files together with the rows that point at them ---------------------
+
+_DOOMED = "lms_doomed_keys"
+
+
+def delete_after_commit(key: str | None) -> None:
+    """Delete a stored file or directory once the current unit of work commits.
+
+    Deleting first and rolling back would leave a row pointing at nothing;
+    this way a rolled-back unit of work keeps its files.
+    """
+    from lms.extensions import db
+
+    if key:
+        db.session().info.setdefault(_DOOMED, []).append(key)
+
+
+def _delete_doomed(session: Session) -> None:
+    if session.in_nested_transaction():  # a SAVEPOINT released: the work is not done yet
+        return
+    for key in session.info.pop(_DOOMED, []):
+        try:
+            storage().delete(key)
+        except (OSError, ValueError):
+            log.exception("could not delete %s", key)
+
+
+def _forget_doomed(session: Session) -> None:
+    if not session.in_nested_transaction():
+        session.info.pop(_DOOMED, None)
+
+
+if not event.contains(Session, "after_commit", _delete_doomed):
+    event.listen(Session, "after_commit", _delete_doomed)
+    event.listen(Session, "after_rollback", _forget_doomed)

@@ -7,35 +7,17 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
-    DecimalField,
     HiddenField,
     IntegerField,
     SelectField,
     SelectMultipleField,
     StringField,
-    TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
+from lms.core.forms import FiniteDecimalField, localized
 from lms.courses.kinds import kind_choices
 from lms.courses.models import SKILL_LEVEL_LABELS, TRAINING_TYPE_LABELS
-
-LANG_LABELS = {"bo": _l("Tibetan"), "zh": _l("Chinese"), "en": _l("English")}
-
-
-def localized(name: str, label, *, area: bool = False, max_length: int = 200):
-    """Class decorator adding ``<name>_bo``, ``<name>_zh`` and ``<name>_en`` fields."""
-    field_cls = TextAreaField if area else StringField
-
-    def decorator(cls: type[FlaskForm]) -> type[FlaskForm]:
-        for lang, lang_label in LANG_LABELS.items():
-            setattr(cls, f"{name}_{lang}", field_cls(
-                _l("%(field)s (%(language)s)", field=label, language=lang_label),
-                validators=[Optional(), Length(max=max_length)],
-                render_kw={"lang": {"zh": "zh-Hans"}.get(lang, lang)}))
-        return cls
-
-    return decorator
 
 
 @localized("occupation_name", _l("Occupation"))
@@ -52,7 +34,7 @@ class CourseForm(FlaskForm):
     training_type = SelectField(
         _l("Training type"),
         choices=lambda: [(k.value, v) for k, v in TRAINING_TYPE_LABELS.items()])
-    nominal_hours = DecimalField(_l("Nominal hours (学时)"), places=1,
+    nominal_hours = FiniteDecimalField(_l("Nominal hours (学时)"), places=1,
                                  validators=[DataRequired(), NumberRange(min=0, max=10000)])
     subsidised = BooleanField(_l("Government-subsidised training"))
     sequential = BooleanField(_l("Open lessons one after another"),
@@ -69,7 +51,7 @@ class SectionForm(FlaskForm):
 @localized("title", _l("Title"))
 class LessonForm(FlaskForm):
     kind = SelectField(_l("Kind of lesson"), choices=kind_choices)
-    credit_hours = DecimalField(_l("Credit hours"), places=2, default=0,
+    credit_hours = FiniteDecimalField(_l("Credit hours"), places=2, default=0,
                                 validators=[Optional(), NumberRange(min=0, max=1000)])
     min_reading_minutes = IntegerField(
         _l("Minimum reading time (minutes)"), default=1,
@@ -100,7 +82,3 @@ class OrderForm(FlaskForm):
 
     order = HiddenField(validators=[DataRequired(), Regexp(r"^[sl]\d+(,[sl]\d+)*$"),
                                     Length(max=20_000)])
-
-
-class EmptyForm(FlaskForm):
-    """A form with only its CSRF token, for buttons (publish, enrol, withdraw ...)."""

@@ -13,12 +13,12 @@ from decimal import Decimal
 
 from sqlalchemy import Select, extract, func, select, union
 
+from lms.core.i18n import DISPLAY_TZ
 from lms.courses.models import TRAINING_TYPE_LABELS, Course, Enrolment, TrainingType
 from lms.extensions import db
 from lms.records.models import LedgerEntry
 from lms.users.models import PREFECTURES, Institution
 from lms.users.target_groups import TARGET_GROUP_LABELS, LearnerTargetGroup, TargetGroup
-from lms.web.controllers import DISPLAY_TZ
 
 Rows = list[tuple[str, Decimal]]
 

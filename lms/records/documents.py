@@ -14,6 +14,7 @@ from typing import Any
 from flask import current_app
 
 from lms.core.db import utcnow
+from lms.core.i18n import DISPLAY_TZ
 from lms.courses.models import SkillLevel, TrainingType
 from lms.records.models import Certificate, EntryKind
 from lms.records.pdf import (
@@ -25,7 +26,6 @@ from lms.records.pdf import (
     RecordTotal,
 )
 from lms.records.util import RecordSummary
-from lms.web.controllers import DISPLAY_TZ
 
 TRAINING_TYPE_TEXT = {
     TrainingType.EMPLOYMENT: Multilingual("ལས་ཞུགས་ལག་རྩལ་སྦྱོང་བརྡར།", "就业技能培训",

@@ -20,7 +20,7 @@ from lms.core.audit import audit
 from lms.core.db import utcnow
 from lms.core.errors import UserError
 from lms.core.files import clean_document
-from lms.core.i18n import normalize_text
+from lms.core.i18n import DISPLAY_TZ, normalize_text
 from lms.core.jobs import enqueue
 from lms.core.storage import storage
 from lms.courses.models import Enrolment, Lesson, LessonProgress, SkillLevel, TrainingType
@@ -37,7 +37,6 @@ from lms.records.models import (
 )
 from lms.records.reports import ExportFilters
 from lms.users.models import Institution, User
-from lms.web.controllers import DISPLAY_TZ
 
 MAX_OFFLINE_HOURS = Decimal("1000")
 

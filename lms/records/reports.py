@@ -33,7 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
-from lms.core.i18n import FALLBACK
+from lms.core.i18n import DISPLAY_TZ, FALLBACK
 from lms.courses.models import (
     SKILL_LEVEL_LABELS,
     TRAINING_TYPE_LABELS,
@@ -48,7 +48,6 @@ from lms.records.models import ENTRY_KIND_LABELS, Certificate, EntryKind, Export
 from lms.users.models import PREFECTURES, Institution, User
 from lms.users.operations import resident_id_of
 from lms.users.target_groups import LearnerTargetGroup, TargetGroup
-from lms.web.controllers import DISPLAY_TZ
 
 
 @dataclass

@@ -10,12 +10,12 @@ from decimal import Decimal
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import selectinload
 
+from lms.core.i18n import DISPLAY_TZ
 from lms.courses.models import TrainingType
 from lms.extensions import db
 from lms.records import permissions
 from lms.records.models import Certificate, LedgerEntry
 from lms.users.models import Institution, Role, User
-from lms.web.controllers import DISPLAY_TZ
 
 ZERO = Decimal("0")
 

@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 
 from lms.core.access import login_required, public, roles_required
 from lms.core.errors import UserError
+from lms.core.forms import form_values
 from lms.extensions import db, login_manager
 from lms.users import operations, permissions
 from lms.users.forms import (
@@ -19,12 +20,10 @@ from lms.users.forms import (
     RegistrationForm,
     StaffForm,
 )
-from lms.users.models import Institution, Role, User
+from lms.users.models import ADMIN_ROLES, Institution, Role, User
 from lms.users.util import institutions_visible_to, users_visible_to
 from lms.web.controllers import safe_next
 from lms.web.menus import dashboard_panel
-
-ADMIN_ROLES = (Role.INSTITUTION_ADMIN, Role.REGIONAL_ADMIN)
 
 
 @dashboard_panel(*ADMIN_ROLES, order=90)
@@ -206,8 +205,7 @@ def admin_institution_edit(institution_id: int | None = None) -> str | Response:
     if institution is not None and request.method == "GET":
         form.kind.data = institution.kind.value
     if form.validate_on_submit():
-        fields = {name: field.data for name, field in form._fields.items()
-                  if name != "csrf_token"}
+        fields = form_values(form)
         try:
             institution = operations.save_institution(current_user, institution, **fields)
         except UserError as err:

@@ -25,6 +25,11 @@ class Role(StrEnum):
         return str(ROLE_LABELS[self])
 
 
+#: Everyone who teaches or administers (may open authoring pages).
+STAFF_ROLES = (Role.INSTRUCTOR, Role.INSTITUTION_ADMIN, Role.REGIONAL_ADMIN)
+#: Administrators of an institution or of the region.
+ADMIN_ROLES = (Role.INSTITUTION_ADMIN, Role.REGIONAL_ADMIN)
+
 ROLE_LABELS = {
     Role.LEARNER: _l("Learner"),
     Role.INSTRUCTOR: _l("Instructor"),

@@ -37,5 +37,3 @@ class AttachForm(FlaskForm):
     video_id = SelectField(_l("Video"), coerce=int)
 
 
-class EmptyForm(FlaskForm):
-    """Only a CSRF token, for buttons (retry, delete)."""

@@ -108,7 +108,8 @@ class Video(TimestampMixin, Base):
         """Why the video was rejected or failed, in the reader's language."""
         if not self.problem:
             return ""
-        return gettext(self.problem["msgid"], **self.problem.get("params", {}))
+        msgid, params = self.problem["msgid"], self.problem.get("params", {})
+        return gettext(msgid, **params)
 
     def __repr__(self) -> str:
         return f"<Video {self.id} {self.state}>"

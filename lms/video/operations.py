@@ -16,16 +16,15 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 from werkzeug.exceptions import Forbidden
 
 from lms.core import jobs, signals
 from lms.core.db import utcnow
 from lms.core.errors import UserError
 from lms.core.i18n import normalize_text
-from lms.core.storage import storage
+from lms.core.storage import delete_after_commit, storage
 from lms.courses import operations as course_operations
 from lms.courses import permissions as course_permissions
 from lms.courses.models import Course, Enrolment, Lesson
@@ -57,32 +56,6 @@ register_purpose(Purpose("video", lambda: current_app.config["UPLOAD_MAX_BYTES"]
 
 
 # --- files let go of on commit -------------------------------------------------------
-
-_DOOMED = "lms_video_doomed_keys"
-
-
-def delete_after_commit(key: str | None) -> None:
-    """Delete a stored file or directory once the current unit of work commits."""
-    if key:
-        db.session().info.setdefault(_DOOMED, []).append(key)
-
-
-def _delete_doomed(session: Session) -> None:
-    for key in session.info.pop(_DOOMED, []):
-        try:
-            storage().delete(key)
-        except (OSError, ValueError):
-            log.exception("could not delete %s", key)
-
-
-def _forget_doomed(session: Session) -> None:
-    session.info.pop(_DOOMED, None)
-
-
-if not event.contains(Session, "after_commit", _delete_doomed):
-    event.listen(Session, "after_commit", _delete_doomed)
-    event.listen(Session, "after_rollback", _forget_doomed)
-
 
 def problem_of(exc: BaseException) -> dict[str, Any] | None:
     """An exception's translatable reason, as stored for later readers."""

@@ -29,29 +29,20 @@ from lms.assessment.questions import QUESTION_TYPES, qtype_of
 from lms.assessment.util import bank_questions, categories_with_counts
 from lms.core.access import roles_required
 from lms.core.errors import UserError
+from lms.core.forms import EmptyForm, form_values
 from lms.core.i18n import CONTENT_LANGS
 from lms.core.storage import storage
-from lms.courses.forms import EmptyForm
 from lms.courses.models import Course
 from lms.extensions import db
-from lms.users.models import Role
+from lms.users.models import STAFF_ROLES
 
-STAFF = (Role.INSTRUCTOR, Role.INSTITUTION_ADMIN, Role.REGIONAL_ADMIN)
 #: The session key naming the import file kept between preview and confirmation.
 IMPORT_SESSION_KEY = "assessment_import"
 #: Import files left behind by abandoned previews are removed after this long.
 IMPORT_KEEP_SECONDS = 24 * 3600
 
 
-def _fail(err: UserError, form=None) -> None:
-    db.session.rollback()
-    if form is not None:
-        err.attach_to(form)
-    else:
-        flash(str(err.message), "error")
-
-
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def bank(course_id: int) -> str:
     course = load_bank(course_id)
     category_id = request.args.get("category", type=int)
@@ -63,7 +54,7 @@ def bank(course_id: int) -> str:
                            langs=CONTENT_LANGS)
 
 
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def save_category(course_id: int) -> Response:
     course = load_bank(course_id)
     form = CategoryForm()
@@ -76,7 +67,7 @@ def save_category(course_id: int) -> Response:
         try:
             banks.save_category(current_user, course, category, form.name.data)
         except UserError as err:
-            _fail(err)
+            err.report()
         else:
             db.session.commit()
             flash(_("The category is saved."), "success")
@@ -86,7 +77,7 @@ def save_category(course_id: int) -> Response:
     return redirect(url_for("assessment.bank", course_id=course_id))
 
 
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def delete_category(category_id: int) -> Response:
     category = load_category(category_id)
     course_id = category.course_id
@@ -94,7 +85,7 @@ def delete_category(category_id: int) -> Response:
         try:
             banks.delete_category(current_user, category)
         except UserError as err:
-            _fail(err)
+            err.report()
         else:
             db.session.commit()
             flash(_("The category is deleted."), "success")
@@ -153,7 +144,7 @@ def _max_bytes() -> int:
     return current_app.config["QUIZ_IMPORT_MAX_BYTES"]
 
 
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def import_questions(course_id: int) -> str | Response:
     course = load_bank(course_id)
     form = ImportForm()
@@ -179,7 +170,7 @@ def import_questions(course_id: int) -> str | Response:
                            max_mb=_max_bytes() / 2**20)
 
 
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def import_preview(course_id: int) -> str | Response:
     course = load_bank(course_id)
     stashed = _stashed(course)
@@ -193,7 +184,7 @@ def import_preview(course_id: int) -> str | Response:
                            form=ImportConfirmForm(), type_label=lambda k: QUESTION_TYPES[k].label)
 
 
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def import_confirm(course_id: int) -> Response:
     course = load_bank(course_id)
     form = ImportConfirmForm()
@@ -212,7 +203,7 @@ def import_confirm(course_id: int) -> Response:
                                          category=meta.get("category") or None,
                                          language=meta.get("language") or None)
     except UserError as err:
-        _fail(err)
+        err.report()
         return redirect(url_for("assessment.import_preview", course_id=course.id))
     db.session.commit()
     _drop_stash()
@@ -221,7 +212,7 @@ def import_confirm(course_id: int) -> Response:
     return redirect(url_for("assessment.bank", course_id=course.id))
 
 
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def export(course_id: int) -> Response:
     course = load_bank(course_id)
     category_id = request.args.get("category", type=int)
@@ -243,7 +234,7 @@ def _option_values(question) -> dict[int, dict]:
             for option in question.options}
 
 
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def edit_question(question_id: int) -> str | Response:
     question = load_question(question_id)
     course = db.session.get(Course, question.course_id)
@@ -252,12 +243,12 @@ def edit_question(question_id: int) -> str | Response:
         form.category.data = question.category_id
     if form.validate_on_submit():
         category = db.session.get(QuestionCategory, form.category.data)
-        values = {name: f.data for name, f in form._fields.items() if name != "csrf_token"}
+        values = form_values(form)
         try:
             banks.save_question(current_user, question, category=category, values=values,
                                 options=_option_values(question))
         except UserError as err:
-            _fail(err, form)
+            err.report(form)
             question = load_question(question_id)
         else:
             db.session.commit()
@@ -269,7 +260,7 @@ def edit_question(question_id: int) -> str | Response:
                            form=form, delete_form=EmptyForm(), langs=CONTENT_LANGS)
 
 
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def delete_question(question_id: int) -> Response:
     question = load_question(question_id)
     course_id = question.course_id

@@ -12,12 +12,10 @@ from lms.core.access import roles_required
 from lms.core.spreadsheets import csv_download
 from lms.courses.models import Course
 from lms.extensions import db
-from lms.users.models import Role
-
-STAFF = (Role.INSTRUCTOR, Role.INSTITUTION_ADMIN, Role.REGIONAL_ADMIN)
+from lms.users.models import STAFF_ROLES
 
 
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def gradebook(course_id: int) -> str | Response:
     course = db.get_or_404(Course, course_id)
     if not can_view_gradebook(current_user, course):

@@ -23,15 +23,13 @@ from lms.assessment.operations import practical
 from lms.core.access import login_required, roles_required
 from lms.core.db import utcnow, writes_later
 from lms.core.errors import UserError
+from lms.core.forms import EmptyForm
 from lms.core.i18n import CONTENT_LANGS
 from lms.core.storage import send_media
-from lms.courses.forms import EmptyForm
 from lms.courses.models import Lesson
 from lms.extensions import db
 from lms.uploads import operations as uploads
-from lms.users.models import Role
-
-STAFF = (Role.INSTRUCTOR, Role.INSTITUTION_ADMIN, Role.REGIONAL_ADMIN)
+from lms.users.models import STAFF_ROLES
 
 
 def _editor(lesson_id: int) -> Response:
@@ -59,7 +57,7 @@ def _run(action, lesson_id: int, message: str) -> Response:
 
 # --- instructors ----------------------------------------------------------------------
 
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def save_task(lesson_id: int) -> Response:
     lesson = load_editable_lesson(lesson_id, "practical")
     form = PracticalTaskForm()
@@ -88,7 +86,7 @@ def _part(lesson: Lesson, model, ident: int | None):
     return task, part
 
 
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def save_stage(lesson_id: int, stage_id: int | None = None) -> Response:
     lesson = load_editable_lesson(lesson_id, "practical")
     task, stage = _part(lesson, PracticalStage, stage_id)
@@ -100,7 +98,7 @@ def save_stage(lesson_id: int, stage_id: int | None = None) -> Response:
                 lesson_id, _("The stage is saved."))
 
 
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def delete_stage(lesson_id: int, stage_id: int) -> Response:
     _task, stage = _part(load_editable_lesson(lesson_id, "practical"), PracticalStage, stage_id)
     if not EmptyForm().validate_on_submit():
@@ -109,7 +107,7 @@ def delete_stage(lesson_id: int, stage_id: int) -> Response:
                 _("The stage is removed."))
 
 
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def save_criterion(lesson_id: int, criterion_id: int | None = None) -> Response:
     lesson = load_editable_lesson(lesson_id, "practical")
     task, criterion = _part(lesson, RubricCriterion, criterion_id)
@@ -124,7 +122,7 @@ def save_criterion(lesson_id: int, criterion_id: int | None = None) -> Response:
         **_titles(form)), lesson_id, _("The rubric is saved."))
 
 
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def delete_criterion(lesson_id: int, criterion_id: int) -> Response:
     _task, criterion = _part(load_editable_lesson(lesson_id, "practical"), RubricCriterion,
                              criterion_id)

@@ -20,12 +20,10 @@ from lms.assessment.util import grading_queue as grading_queue_query
 from lms.core.access import login_required, roles_required
 from lms.core.db import utcnow
 from lms.core.errors import UserError
-from lms.courses.forms import EmptyForm
+from lms.core.forms import EmptyForm, form_values
 from lms.courses.models import Course, Lesson
 from lms.extensions import db
-from lms.users.models import Role
-
-STAFF = (Role.INSTRUCTOR, Role.INSTITUTION_ADMIN, Role.REGIONAL_ADMIN)
+from lms.users.models import STAFF_ROLES
 
 
 def _wants_json() -> bool:
@@ -34,14 +32,14 @@ def _wants_json() -> bool:
 
 # --- instructors ---------------------------------------------------------------------
 
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def settings(lesson_id: int) -> str | Response:
     lesson = load_editable_lesson(lesson_id, "quiz")
     course = db.session.get(Course, lesson.course_id)
     quiz = quizzes.quiz_for(lesson)
     form = QuizSettingsForm.for_quiz(course, quiz)
     if form.validate_on_submit():
-        values = {name: f.data for name, f in form._fields.items() if name != "csrf_token"}
+        values = form_values(form)
         try:
             quizzes.save_quiz_settings(current_user, lesson, **values)
         except UserError as err:
@@ -55,13 +53,13 @@ def settings(lesson_id: int) -> str | Response:
                            quiz=quiz, settings_form=form)
 
 
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def grading_queue() -> str:
     page = db.paginate(grading_queue_query(current_user), request.args.get("page", 1, type=int))
     return render_template("assessment/grading_queue.html", page=page)
 
 
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def grade(attempt_id: int) -> str | Response:
     attempt, course = load_attempt(attempt_id)
     if not can_grade_attempt(current_user, attempt, course):

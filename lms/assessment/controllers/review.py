@@ -28,18 +28,16 @@ from lms.assessment.permissions import (
 from lms.core.access import login_required, roles_required
 from lms.core.db import utcnow
 from lms.core.errors import UserError
+from lms.core.forms import EmptyForm
 from lms.courses.controllers.loaders import load_course
-from lms.courses.forms import EmptyForm
 from lms.courses.models import Course, Enrolment, EnrolmentStatus, Lesson
 from lms.courses.util import courses_taught_by
 from lms.extensions import db
-from lms.users.models import Role, User
+from lms.users.models import STAFF_ROLES, Role, User
 from lms.web.menus import dashboard_panel
 
-STAFF = (Role.INSTRUCTOR, Role.INSTITUTION_ADMIN, Role.REGIONAL_ADMIN)
 
-
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def queue() -> str:
     course_id = request.args.get("course", type=int)
     stage_id = request.args.get("stage", type=int)
@@ -165,7 +163,7 @@ def my_apprenticeship(course_id: int) -> str:
     return _history(course, current_user)
 
 
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def apprentice(course_id: int, user_id: int) -> str:
     course = db.get_or_404(Course, course_id)
     return _history(course, db.get_or_404(User, user_id))
@@ -173,7 +171,7 @@ def apprentice(course_id: int, user_id: int) -> str:
 
 # --- what assessment adds to the dashboard ----------------------------------------------------
 
-@dashboard_panel(*STAFF, order=30)
+@dashboard_panel(*STAFF_ROLES, order=30)
 def _teaching_panel(user: User) -> dict | None:
     reviews = db.count(util.review_queue(user))
     grading = db.count(util.grading_queue(user))

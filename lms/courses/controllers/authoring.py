@@ -10,6 +10,7 @@ from sqlalchemy import select
 from lms.core.access import roles_required
 from lms.core.errors import UserError
 from lms.core.files import clean_document, clean_image
+from lms.core.forms import EmptyForm, form_values
 from lms.core.spreadsheets import csv_download
 from lms.core.storage import storage
 from lms.courses import operations, permissions, util
@@ -22,7 +23,6 @@ from lms.courses.forms import (
     AttachmentForm,
     CourseForm,
     CoverForm,
-    EmptyForm,
     InstructorsForm,
     LessonForm,
     OrderForm,
@@ -32,27 +32,14 @@ from lms.courses.forms import (
 from lms.courses.kinds import LESSON_KINDS, kind_of
 from lms.courses.models import Attachment, Course, CourseStatus
 from lms.extensions import db
-from lms.users.models import Institution, Role, User
+from lms.users.models import STAFF_ROLES, Institution, Role, User
 from lms.web.controllers import format_datetime
 
-STAFF = (Role.INSTRUCTOR, Role.INSTITUTION_ADMIN, Role.REGIONAL_ADMIN)
 ATTACHMENT_MAX_BYTES = 50 * 2**20
 COVER_MAX_BYTES = 10 * 2**20
 
 
-def _form_values(form) -> dict:
-    return {name: f.data for name, f in form._fields.items() if name != "csrf_token"}
-
-
-def _fail(err: UserError, form=None) -> None:
-    db.session.rollback()
-    if form is not None:
-        err.attach_to(form)
-    else:
-        flash(str(err.message), "error")
-
-
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def index() -> str:
     page = db.paginate(util.courses_taught_by(current_user), request.args.get("page", 1, type=int))
     return render_template("courses/teach_index.html", page=page)
@@ -69,7 +56,7 @@ def _institution_for_new_course() -> Institution:
     return current_user.institution
 
 
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def edit_course(course_id: int | None = None) -> str | Response:
     course = load_editable_course(course_id) if course_id else None
     institution = course.institution if course else _institution_for_new_course()
@@ -77,9 +64,9 @@ def edit_course(course_id: int | None = None) -> str | Response:
     if form.validate_on_submit():
         try:
             course = operations.save_course(current_user, course, institution=institution,
-                                            **_form_values(form))
+                                            **form_values(form))
         except UserError as err:
-            _fail(err, form)
+            err.report(form)
         else:
             db.session.commit()
             flash(_("The course is saved."), "success")
@@ -88,7 +75,7 @@ def edit_course(course_id: int | None = None) -> str | Response:
                            institution=institution)
 
 
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def outline(course_id: int) -> str:
     course = load_editable_course(course_id)
     others = db.session.scalars(select(Course).where(
@@ -133,7 +120,7 @@ def _moves(course: Course) -> dict[str, str]:
     return moves
 
 
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def reorder(course_id: int) -> Response:
     course = load_editable_course(course_id)
     form = OrderForm()
@@ -145,13 +132,13 @@ def reorder(course_id: int) -> Response:
     try:
         operations.reorder(current_user, course, items)
     except UserError as err:
-        _fail(err)
+        err.report()
     else:
         db.session.commit()
     return redirect(url_for("courses.outline", course_id=course_id))
 
 
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def change_status(course_id: int, action: str) -> Response:
     course = load_editable_course(course_id)
     if not EmptyForm().validate_on_submit():
@@ -167,14 +154,14 @@ def change_status(course_id: int, action: str) -> Response:
         else:
             abort(404)
     except UserError as err:
-        _fail(err)
+        err.report()
     else:
         db.session.commit()
         flash(message, "success")
     return redirect(url_for("courses.outline", course_id=course_id))
 
 
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def prerequisites(course_id: int) -> Response:
     course = load_editable_course(course_id)
     form = PrerequisitesForm()
@@ -184,7 +171,7 @@ def prerequisites(course_id: int) -> Response:
         try:
             operations.set_prerequisites(current_user, course, required)
         except UserError as err:
-            _fail(err)
+            err.report()
         else:
             db.session.commit()
             flash(_("Prerequisites saved."), "success")
@@ -204,14 +191,14 @@ def instructors(course_id: int) -> Response:
             operations.set_instructors(current_user, course,
                                        [db.session.get(User, i) for i in form.instructors.data])
         except UserError as err:
-            _fail(err)
+            err.report()
         else:
             db.session.commit()
             flash(_("Instructors saved."), "success")
     return redirect(url_for("courses.outline", course_id=course_id))
 
 
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def upload_cover(course_id: int) -> Response:
     course = load_editable_course(course_id)
     form = CoverForm()
@@ -234,16 +221,16 @@ def upload_cover(course_id: int) -> Response:
     return redirect(url_for("courses.outline", course_id=course_id))
 
 
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def edit_section(course_id: int | None = None, section_id: int | None = None) -> str | Response:
     section = load_editable_section(section_id) if section_id else None
     course = section.course if section else load_editable_course(course_id)
     form = SectionForm(obj=section)
     if form.validate_on_submit():
         try:
-            operations.save_section(current_user, course, section, **_form_values(form))
+            operations.save_section(current_user, course, section, **form_values(form))
         except UserError as err:
-            _fail(err, form)
+            err.report(form)
         else:
             db.session.commit()
             return redirect(url_for("courses.outline", course_id=course.id))
@@ -251,7 +238,7 @@ def edit_section(course_id: int | None = None, section_id: int | None = None) ->
                            section=section)
 
 
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def edit_lesson(section_id: int | None = None, lesson_id: int | None = None) -> str | Response:
     lesson = load_editable_lesson(lesson_id) if lesson_id else None
     section = lesson.section if lesson else load_editable_section(section_id)
@@ -264,9 +251,9 @@ def edit_lesson(section_id: int | None = None, lesson_id: int | None = None) -> 
         form.kind.data = request.args["kind"]
     if form.validate_on_submit():
         try:
-            lesson = operations.save_lesson(current_user, section, lesson, **_form_values(form))
+            lesson = operations.save_lesson(current_user, section, lesson, **form_values(form))
         except UserError as err:
-            _fail(err, form)
+            err.report(form)
         else:
             db.session.commit()
             flash(_("The lesson is saved."), "success")
@@ -277,7 +264,7 @@ def edit_lesson(section_id: int | None = None, lesson_id: int | None = None) -> 
                            attachment_form=AttachmentForm(), delete_form=EmptyForm())
 
 
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def delete_lesson(lesson_id: int) -> Response:
     lesson = load_editable_lesson(lesson_id)
     course_id = lesson.course_id
@@ -285,14 +272,14 @@ def delete_lesson(lesson_id: int) -> Response:
         try:
             operations.delete_lesson(current_user, lesson)
         except UserError as err:
-            _fail(err)
+            err.report()
             return redirect(url_for("courses.edit_lesson", lesson_id=lesson_id))
         db.session.commit()
         flash(_("The lesson is deleted."), "success")
     return redirect(url_for("courses.outline", course_id=course_id))
 
 
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def add_attachment(lesson_id: int) -> Response:
     lesson = load_editable_lesson(lesson_id)
     form = AttachmentForm()
@@ -319,7 +306,7 @@ def add_attachment(lesson_id: int) -> Response:
     return redirect(url_for("courses.edit_lesson", lesson_id=lesson_id))
 
 
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def delete_attachment(attachment_id: int) -> Response:
     attachment = db.get_or_404(Attachment, attachment_id)
     load_editable_lesson(attachment.lesson_id)
@@ -331,7 +318,7 @@ def delete_attachment(attachment_id: int) -> Response:
     return redirect(url_for("courses.edit_lesson", lesson_id=attachment.lesson_id))
 
 
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def progress(course_id: int) -> str | Response:
     course = load_editable_course(course_id)
     headers, rows = util.progress_table(course)

@@ -17,6 +17,7 @@ from lms.core.access import login_required, public
 from lms.core.cache import FragmentCache, cached_for_visitors
 from lms.core.db import utcnow
 from lms.core.errors import UserError
+from lms.core.forms import EmptyForm
 from lms.core.i18n import current_locale
 from lms.core.markup import render_markdown
 from lms.core.storage import send_media
@@ -26,7 +27,6 @@ from lms.courses.controllers.loaders import (
     load_course,
     load_lesson,
 )
-from lms.courses.forms import EmptyForm
 from lms.courses.kinds import LESSON_KINDS, kind_of
 from lms.courses.listeners import CATALOGUE
 from lms.courses.models import SKILL_LEVEL_LABELS, TRAINING_TYPE_LABELS

@@ -19,12 +19,10 @@ from lms.records.controllers.loaders import (
     load_learner,
 )
 from lms.records.forms import OfflineEntryForm, ReasonForm
-from lms.users.models import Institution, Role, User
+from lms.users.models import ADMIN_ROLES, Institution, User
 from lms.users.target_groups import can_tag
 from lms.users.util import institutions_visible_to
 from lms.web.menus import dashboard_panel
-
-ADMIN_ROLES = (Role.INSTITUTION_ADMIN, Role.REGIONAL_ADMIN)
 
 #: What the audit log's action codes mean, for people reading it.
 AUDIT_ACTIONS = {

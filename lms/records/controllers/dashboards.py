@@ -8,9 +8,9 @@ from flask_login import current_user
 
 from lms.core.access import roles_required
 from lms.core.db import utcnow
+from lms.core.i18n import DISPLAY_TZ
 from lms.records import charts, dashboards, permissions
 from lms.users.models import Role
-from lms.web.controllers import DISPLAY_TZ
 
 
 @roles_required(Role.INSTITUTION_ADMIN, Role.REGIONAL_ADMIN)

@@ -20,10 +20,8 @@ from lms.records.exporters import EXPORTERS
 from lms.records.forms import ExportForm
 from lms.records.models import Export
 from lms.records.reports import ExportFilters
-from lms.users.models import Role
+from lms.users.models import ADMIN_ROLES
 from lms.users.util import institutions_visible_to
-
-ADMIN_ROLES = (Role.INSTITUTION_ADMIN, Role.REGIONAL_ADMIN)
 
 
 def _export_form() -> ExportForm:

@@ -15,22 +15,16 @@ from werkzeug.wrappers import Response
 
 from lms.core.access import roles_required
 from lms.core.errors import UserError
+from lms.core.forms import EmptyForm
 from lms.courses.controllers.loaders import load_editable_lesson
 from lms.extensions import db
 from lms.uploads import operations as uploads
-from lms.users.models import Role, User
+from lms.users.models import STAFF_ROLES, Role, User
 from lms.video import operations, permissions, util
 from lms.video.controllers.loaders import load_video
 from lms.video.controllers.playback import serve, serve_subtitle
-from lms.video.forms import AttachForm, EmptyForm, RenameForm, SubtitleForm, UploadForm
+from lms.video.forms import AttachForm, RenameForm, SubtitleForm, UploadForm
 from lms.web.menus import dashboard_panel
-
-STAFF = (Role.INSTRUCTOR, Role.INSTITUTION_ADMIN, Role.REGIONAL_ADMIN)
-
-
-def _fail(err: UserError) -> None:
-    db.session.rollback()
-    flash(str(err.message), "error")
 
 
 def _flash_errors(form) -> None:
@@ -39,7 +33,7 @@ def _flash_errors(form) -> None:
             flash(str(error), "error")
 
 
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def library() -> str:
     page = db.paginate(util.library_query(current_user), request.args.get("page", 1, type=int))
     return render_template("video/library.html", page=page, form=UploadForm(),
@@ -54,7 +48,7 @@ def _stream_size(stream: IO[bytes]) -> int:
     return size
 
 
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def upload() -> Response:
     if not permissions.can_upload_video(current_user):
         abort(403)
@@ -72,7 +66,7 @@ def upload() -> Response:
                                            stream=file.stream, size=_stream_size(file.stream)).id
         video = operations.add_video(current_user, upload_id, title=form.title.data)
     except UserError as err:
-        _fail(err)
+        err.report()
         return redirect(url_for("video.library"))
     db.session.commit()
     flash(_("The video is uploaded. It is now checked and prepared for playback; "
@@ -80,7 +74,7 @@ def upload() -> Response:
     return redirect(url_for("video.detail", video_id=video.id))
 
 
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def detail(video_id: int) -> str:
     video = load_video(video_id)
     return render_template(
@@ -90,12 +84,12 @@ def detail(video_id: int) -> str:
         rename_form=RenameForm(title=video.title), subtitle_form=SubtitleForm())
 
 
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def status(video_id: int) -> dict:
     return util.video_status(load_video(video_id)).to_json()
 
 
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def rename(video_id: int) -> Response:
     video = load_video(video_id, edit=True)
     form = RenameForm()
@@ -103,13 +97,13 @@ def rename(video_id: int) -> Response:
         try:
             operations.rename_video(current_user, video, form.title.data)
         except UserError as err:
-            _fail(err)
+            err.report()
         else:
             db.session.commit()
     return redirect(url_for("video.detail", video_id=video_id))
 
 
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def retry(video_id: int) -> Response:
     video = load_video(video_id, edit=True)
     if not EmptyForm().validate_on_submit():
@@ -117,14 +111,14 @@ def retry(video_id: int) -> Response:
     try:
         operations.retry_video(current_user, video)
     except UserError as err:
-        _fail(err)
+        err.report()
     else:
         db.session.commit()
         flash(_("The video is being prepared again."), "success")
     return redirect(url_for("video.detail", video_id=video_id))
 
 
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def delete(video_id: int) -> Response:
     video = load_video(video_id, edit=True)
     if not EmptyForm().validate_on_submit():
@@ -132,14 +126,14 @@ def delete(video_id: int) -> Response:
     try:
         operations.delete_video(current_user, video)
     except UserError as err:
-        _fail(err)
+        err.report()
         return redirect(url_for("video.detail", video_id=video_id))
     db.session.commit()
     flash(_("The video is deleted."), "success")
     return redirect(url_for("video.library"))
 
 
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def add_subtitle(video_id: int) -> Response:
     video = load_video(video_id, edit=True)
     form = SubtitleForm()
@@ -151,7 +145,7 @@ def add_subtitle(video_id: int) -> Response:
             operations.save_subtitle(current_user, video, form.language.data, data,
                                      file.filename or "")
         except UserError as err:
-            _fail(err)
+            err.report()
         else:
             db.session.commit()
             flash(_("The subtitles are saved."), "success")
@@ -160,7 +154,7 @@ def add_subtitle(video_id: int) -> Response:
     return redirect(url_for("video.detail", video_id=video_id))
 
 
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def delete_subtitle(video_id: int, language: str) -> Response:
     video = load_video(video_id, edit=True)
     if EmptyForm().validate_on_submit():
@@ -169,17 +163,17 @@ def delete_subtitle(video_id: int, language: str) -> Response:
     return redirect(url_for("video.detail", video_id=video_id))
 
 
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def preview(video_id: int, name: str) -> Response:
     return serve(load_video(video_id), name)
 
 
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def preview_subtitle(video_id: int, language: str) -> Response:
     return serve_subtitle(load_video(video_id), language)
 
 
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def attach(lesson_id: int) -> Response:
     lesson = load_editable_lesson(lesson_id)
     form = AttachForm()
@@ -188,7 +182,7 @@ def attach(lesson_id: int) -> Response:
         try:
             operations.attach_video(current_user, lesson, load_video(form.video_id.data))
         except UserError as err:
-            _fail(err)
+            err.report()
         else:
             db.session.commit()
             flash(_("The lesson plays this video now."), "success")
@@ -197,7 +191,7 @@ def attach(lesson_id: int) -> Response:
     return redirect(url_for("courses.edit_lesson", lesson_id=lesson_id))
 
 
-@dashboard_panel(*STAFF, order=30)
+@dashboard_panel(*STAFF_ROLES, order=30)
 def _library_panel(user: User) -> dict | None:
     if not (permissions.can_upload_video(user) or user.role == Role.REGIONAL_ADMIN):
         return None
