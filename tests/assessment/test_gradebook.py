@@ -63,7 +63,7 @@ def test_the_gradebook_shows_scores_attempts_and_status_and_downloads_as_csv(mak
     assert by_name["'=HYPERLINK(\"http://evil\")"][1:4] == ["66.67%", "2 attempts", "Passed"]
 
     progress = client.get(f"/teach/courses/{course.id}/progress").text
-    assert "Waiting for a teacher" in progress
+    assert "Waiting for an instructor" in progress
 
 
 def test_the_gradebook_is_for_the_courses_teachers_only(make, login_as):
