@@ -98,6 +98,12 @@ def content_languages(obj: Any, field: str) -> list[str]:
     return [lang for lang in CONTENT_LANGS if getattr(obj, f"{field}_{lang}", None)]
 
 
+def set_localized(obj: Any, field: str, values: dict[str, Any]) -> None:
+    """Copy ``<field>_bo/_zh/_en`` from submitted values, normalised; blanks become None."""
+    for lang in CONTENT_LANGS:
+        setattr(obj, f"{field}_{lang}", normalize_text(values.get(f"{field}_{lang}")) or None)
+
+
 def normalize_text(value: str | None) -> str | None:
     """NFC-normalise and trim user text (Tibetan stacks typed differently become equal)."""
     if value is None:

@@ -17,7 +17,7 @@ from werkzeug.exceptions import Forbidden
 from lms.core import signals
 from lms.core.db import utcnow
 from lms.core.errors import UserError
-from lms.core.i18n import CONTENT_LANGS, normalize_text
+from lms.core.i18n import CONTENT_LANGS, normalize_text, set_localized
 from lms.courses import permissions
 from lms.courses.kinds import LESSON_KINDS, kind_of
 from lms.courses.models import (
@@ -40,11 +40,6 @@ READING_GAP_CAP_SECONDS = 300
 ACTIVITY_RESOLUTION_SECONDS = 300
 
 LOCALIZED_COURSE_FIELDS = ("title", "summary", "occupation_name")
-
-
-def _set_localized(obj: Any, field: str, values: dict[str, Any]) -> None:
-    for lang in CONTENT_LANGS:
-        setattr(obj, f"{field}_{lang}", normalize_text(values.get(f"{field}_{lang}")) or None)
 
 
 def check_occupation_code(code: str) -> str:
@@ -84,7 +79,7 @@ def save_course(actor: User, course: Course | None, *, institution: Institution,
             course.instructors.append(actor)
     course.code = code
     for field in LOCALIZED_COURSE_FIELDS:
-        _set_localized(course, field, values)
+        set_localized(course, field, values)
     course.occupation_code = check_occupation_code(values.get("occupation_code", ""))
     course.skill_level = values["skill_level"]
     course.training_type = values["training_type"]
@@ -181,7 +176,7 @@ def save_section(actor: User, course: Course, section: Section | None, **values:
         position = max((s.position for s in course.sections), default=-1) + 1
         section = Section(course=course, position=position)
         db.session.add(section)
-    _set_localized(section, "title", values)
+    set_localized(section, "title", values)
     db.session.flush()
     return section
 
@@ -200,8 +195,8 @@ def save_lesson(actor: User, section: Section, lesson: Lesson | None, **values: 
         lesson = Lesson(section=section, course_id=course.id, kind=kind, position=position,
                         section_position=section.position)
         db.session.add(lesson)
-    _set_localized(lesson, "title", values)
-    _set_localized(lesson, "body", values)
+    set_localized(lesson, "title", values)
+    set_localized(lesson, "body", values)
     hours = Decimal(str(values.get("credit_hours") or 0))
     if hours < 0 or hours > 1000:
         raise UserError(_l("Credit hours must be between 0 and 1000."), "credit_hours")

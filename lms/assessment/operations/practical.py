@@ -35,7 +35,7 @@ from lms.assessment.permissions import can_manage_bank, can_review_submission
 from lms.core import signals
 from lms.core.errors import UserError
 from lms.core.files import clean_image, clean_pdf
-from lms.core.i18n import CONTENT_LANGS, normalize_text
+from lms.core.i18n import normalize_text, set_localized
 from lms.core.storage import storage
 from lms.courses.models import Course, Enrolment, EnrolmentStatus, Lesson
 from lms.courses.operations import complete_lesson, progress_for
@@ -83,12 +83,6 @@ def _check(actor: User, task_or_lesson: Any) -> None:
         raise Forbidden()
 
 
-def _titles(obj: Any, values: dict[str, Any], field: str = "title") -> None:
-    for lang in CONTENT_LANGS:
-        setattr(obj, f"{field}_{lang}", (normalize_text(values.get(f"{field}_{lang}")) or
-                                         None))
-
-
 def save_task(actor: User, lesson: Lesson, *, evidence_kinds: list[str],
               pass_percent: int) -> PracticalTask:
     """Create or change a practical lesson's evidence requirements and pass threshold."""
@@ -117,7 +111,7 @@ def save_stage(actor: User, task: PracticalTask, stage: PracticalStage | None,
     if stage is None:
         stage = PracticalStage(position=max((s.position for s in task.stages), default=-1) + 1)
         task.stages.append(stage)
-    _titles(stage, values)
+    set_localized(stage, "title", values)
     if len(task.stages) > 1 and not stage.title:
         raise UserError(_l("Give the stage a title."), "title_bo")
     db.session.flush()
@@ -147,14 +141,14 @@ def save_criterion(actor: User, task: PracticalTask, criterion: RubricCriterion 
         criterion = RubricCriterion(
             position=max((c.position for c in task.criteria), default=-1) + 1)
         task.criteria.append(criterion)
-    _titles(criterion, values)
+    set_localized(criterion, "title", values)
     if not criterion.title:
         raise UserError(_l("Give the criterion a title in at least one language."), "title_bo")
     criterion.stage_id = stage_id
     new_levels = []
     for level in levels:
         level_obj = RubricLevel()
-        _titles(level_obj, level)
+        set_localized(level_obj, "title", level)
         if level.get("points") in (None, "") and not level_obj.title:
             continue
         try:
