@@ -26,7 +26,7 @@ class FiniteDecimalField(DecimalField):
         super().process_formdata(valuelist)
         if isinstance(self.data, Decimal) and not self.data.is_finite():
             self.data = None
-            raise ValueError(self.gettext("Not a valid decimal value."))
+            raise ValueError(_l("Not a valid decimal value."))
 
 
 def form_values(form: FlaskForm) -> dict[str, Any]:
