@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from lms.config import PROJECT_ROOT, load_config
 
@@ -48,6 +49,14 @@ BLUEPRINTS = (
 )
 
 
+class BoundedIntegerConverter(IntegerConverter):
+    """``<int:id>`` limited to a 64-bit signed integer, the largest id a database stores."""
+
+    def __init__(self, map, fixed_digits: int = 0, min: int | None = None,  # noqa: A002
+                 max: int | None = 2**63 - 1, signed: bool = False) -> None:  # noqa: A002
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
 def create_app(config_override: dict[str, Any] | None = None) -> Flask:
     """Build the Yonten app from the settings, the environment and ``config_override``."""
     override = dict(config_override or {})
@@ -56,6 +65,8 @@ def create_app(config_override: dict[str, Any] | None = None) -> Flask:
                         or PROJECT_ROOT / "instance")
     instance_dir.mkdir(parents=True, exist_ok=True)
     app = Flask(__name__, instance_path=str(instance_dir.resolve()), static_folder="web/static")
+    # <int:...> in a URL never exceeds what the database can hold (else: 404, not a crash).
+    app.url_map.converters["int"] = BoundedIntegerConverter
     app.config.update(load_config(instance_dir, override))
     _configure_flask(app)
     _init_extensions(app)

@@ -173,6 +173,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Largest file an instructor may upload (a video, say), in bytes.", _positive),
     Setting("UPLOAD_CHUNK_BYTES", 2 * 2**20, int,
             "Size of one upload chunk; small chunks resume well on weak networks.", _positive),
+    Setting("UPLOAD_MAX_OPEN", 5, int,
+            "Unfinished uploads one person may have at a time.", _positive),
     Setting("UPLOAD_EXPIRE_HOURS", 48, int,
             "Unfinished uploads older than this are deleted.", _positive),
     # --- video -------------------------------------------------------------

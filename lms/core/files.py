@@ -18,7 +18,9 @@ from lms.core.errors import UserError
 
 #: Refuse images that would take more than ~160 MB to decode (decompression bombs).
 MAX_IMAGE_PIXELS = 40_000_000
-_PDF_ACTIVE = re.compile(rb"/(JavaScript|JS|Launch|EmbeddedFile|RichMedia|XFA)\b")
+_PDF_ACTIVE = re.compile(rb"/(JavaScript|JS|Launch|EmbeddedFile|RichMedia|XFA|AA|OpenAction)\b"
+                         rb"|javascript:", re.IGNORECASE)
+_PDF_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
 
 
 @dataclass(frozen=True)
@@ -72,12 +74,18 @@ def clean_image(data: bytes, *, max_side: int = 2048) -> CleanFile:
 
 
 def clean_pdf(data: bytes) -> CleanFile:
-    """Accept a PDF that is whole and carries no scripts, launch actions or embedded files."""
+    """Accept a PDF that is whole and names no scripts, actions or embedded files.
+
+    This reads the file's plain structure (with ``#xx`` escapes in names
+    decoded); it cannot see inside compressed object streams, so it is a
+    filter, not a guarantee. That is why PDFs are only ever served as
+    downloads, never shown in a page of this site.
+    """
     if sniff(data[:8]) != "application/pdf":
         raise UserError(_l("This file is not a PDF."), "file")
     if b"%%EOF" not in data[-2048:]:
         raise UserError(_l("This PDF is incomplete; please upload it again."), "file")
-    if _PDF_ACTIVE.search(data):
+    if _PDF_ACTIVE.search(_PDF_NAME_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), data)):
         raise UserError(_l("This PDF contains scripts or embedded files, which are not "
                            "allowed. Print it to a new PDF and upload that."), "file")
     return CleanFile(data, "application/pdf", ".pdf")

@@ -10,7 +10,7 @@ from blinker import Namespace
 
 _signals = Namespace()
 
-#: A learner completed a lesson: kwargs ``enrolment``, ``lesson``, ``completion``.
+#: A learner completed a lesson: kwargs ``enrolment``, ``lesson``, ``progress``.
 lesson_completed = _signals.signal("lesson-completed")
 #: A learner completed every required lesson of a course: kwargs ``enrolment``.
 course_completed = _signals.signal("course-completed")

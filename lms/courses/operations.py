@@ -99,6 +99,8 @@ def set_prerequisites(actor: User, course: Course, required: list[Course]) -> No
     """Course ``course`` needs every course in ``required`` completed first; cycles are refused."""
     if not permissions.can_edit_course(actor, course):
         raise Forbidden()
+    if any(not c.is_published for c in required):
+        raise UserError(_l("Only published courses can be required first."), "prerequisites")
     required_ids = {c.id for c in required}
     if course.id in required_ids or _reaches(required_ids, course.id):
         raise UserError(_l("These prerequisites would make a cycle: a course would need itself."),
@@ -139,6 +141,9 @@ def publish_problems(course: Course) -> list[str]:
     lessons = [lesson for s in course.sections for lesson in s.lessons if lesson.is_published]
     if not lessons:
         problems.append(str(_l("Add at least one published lesson.")))
+    elif not any(lesson.required for lesson in lessons):
+        # Without a required lesson the course would complete on any first lesson.
+        problems.append(str(_l("Mark at least one published lesson as required.")))
     for lesson in lessons:
         problems.extend(f"{lesson.title}: {p}" for p in kind_of(lesson).publish_problems(lesson))
     return problems
@@ -359,12 +364,23 @@ def _viewed_since(lesson: Lesson) -> datetime | None:
 def record_reading(progress: LessonProgress, now: datetime, lesson: Lesson | None = None) -> int:
     """Credit the time since the learner's last view or reading report as reading, capped.
 
-    The clock is the later of the last report stored with the progress and the
-    page view remembered in the session. Every report moves the stored clock,
-    so two tabs reporting in turn count the same minutes once.
+    A learner has one reading clock: the latest reading report on any of
+    their lessons, or the page view remembered in the session. So reading in
+    two tabs counts once, and reports sent for many lessons at once share the
+    same minutes instead of multiplying them. From a browser (``lesson``
+    given), only the lesson the learner last opened earns time: a report for
+    a page never opened, or left for another, credits nothing and moves no clock.
     """
     db.session.refresh(progress, with_for_update=True)  # two tabs report one at a time
-    anchors = [t for t in (progress.viewed_at, _viewed_since(lesson) if lesson else None) if t]
+    viewed = _viewed_since(lesson) if lesson is not None else None
+    if lesson is not None and viewed is None:
+        return 0
+    enrolment = db.session.get(Enrolment, progress.enrolment_id)
+    latest_report = db.session.scalar(
+        select(func.max(LessonProgress.viewed_at)).join(
+            Enrolment, Enrolment.id == LessonProgress.enrolment_id)
+        .where(Enrolment.user_id == enrolment.user_id))
+    anchors = [t for t in (progress.viewed_at, viewed, latest_report) if t]
     credit = 0
     if anchors:
         elapsed = (now - max(anchors)).total_seconds()
@@ -429,6 +445,7 @@ def _complete_course_if_done(enrolment: Enrolment, now: datetime) -> None:
 
 def note_attachment_opened(progress: LessonProgress, lesson: Lesson, attachment_id: int) -> None:
     """A learner opened a file; the lesson is complete once every file was opened."""
+    db.session.refresh(progress, with_for_update=True)  # two downloads at once: one at a time
     evidence = dict(progress.evidence or {})
     opened = sorted(set(evidence.get("opened", [])) | {attachment_id})
     evidence["opened"] = opened

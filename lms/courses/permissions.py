@@ -47,7 +47,3 @@ def can_view_course(user: User, course: Course, enrolment: Enrolment | None) -> 
         return True
     return course.status == CourseStatus.ARCHIVED and enrolment is not None
 
-
-def can_follow_progress(user: User, course: Course) -> bool:
-    """Who may see the course's progress table: its editors."""
-    return can_edit_course(user, course)

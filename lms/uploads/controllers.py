@@ -25,12 +25,12 @@ def _error(err: UserError, status: int = 400) -> tuple[dict, int]:
 
 @login_required
 def start() -> tuple[dict, int]:
-    data = request.get_json(silent=True) or {}
-    try:
-        size = int(data.get("size", 0))
-        purpose, filename = str(data.get("purpose", "")), str(data.get("filename", ""))[:1000]
-    except (TypeError, ValueError):
-        raise BadRequest() from None
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict) or not isinstance(data.get("size"), int) \
+            or isinstance(data.get("size"), bool):
+        raise BadRequest()
+    size = data["size"]
+    purpose, filename = str(data.get("purpose", "")), str(data.get("filename", ""))[:1000]
     try:
         upload = operations.start_upload(current_user, purpose=purpose, filename=filename,
                                          size=size)

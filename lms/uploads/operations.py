@@ -24,7 +24,7 @@ from typing import IO
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from werkzeug.exceptions import Forbidden, NotFound
 
 from lms.core.db import utcnow
@@ -73,6 +73,11 @@ def start_upload(owner: User, *, purpose: str, filename: str, size: int) -> Uplo
     if size <= 0:
         raise UserError(_l("The file is empty."), "file")
     limit = spec.max_bytes()
+    open_uploads = db.session.scalar(select(func.count(Upload.id)).where(
+        Upload.owner_id == owner.id, Upload.state == UploadState.RECEIVING))
+    if open_uploads >= current_app.config["UPLOAD_MAX_OPEN"]:
+        raise UserError(_l("You have too many unfinished uploads. Finish or cancel one "
+                           "before starting another."), "file")
     if size > limit:
         raise UserError(_l("The file is larger than the limit of %(mb)s MB.",
                            mb=limit // 2**20), "file")

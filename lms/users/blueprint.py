@@ -18,6 +18,8 @@ bp.add_url_rule("/admin/users/", "admin_users", c.admin_users)
 bp.add_url_rule("/admin/users/new", "admin_user_new", c.admin_user_new, methods=["GET", "POST"])
 bp.add_url_rule("/admin/users/<int:user_id>/active", "admin_user_active", c.admin_user_active,
                 methods=["POST"])
+bp.add_url_rule("/admin/users/<int:user_id>/password", "admin_user_password",
+                c.admin_user_password, methods=["GET", "POST"])
 bp.add_url_rule("/admin/institutions/", "admin_institutions", c.admin_institutions)
 bp.add_url_rule("/admin/institutions/new", "admin_institution_new", c.admin_institution_edit,
                 methods=["GET", "POST"])

@@ -16,6 +16,7 @@ from lms.users.forms import (
     InstitutionForm,
     LoginForm,
     PasswordChangeForm,
+    PasswordResetForm,
     ProfileForm,
     RegistrationForm,
     StaffForm,
@@ -189,6 +190,20 @@ def admin_user_active(user_id: int) -> Response:
     flash(_("The account is switched on.") if active else _("The account is switched off."),
           "success")
     return redirect(url_for("users.admin_users"))
+
+
+@roles_required(*ADMIN_ROLES)
+def admin_user_password(user_id: int) -> str | Response:
+    """An administrator sets a new password for someone who forgot theirs."""
+    user = _managed_user(user_id)
+    form = PasswordResetForm()
+    if form.validate_on_submit():
+        operations.reset_password(current_user, user, form.password.data)
+        db.session.commit()
+        flash(_("The new password for %(name)s is set. Other devices are logged out.",
+                name=user.real_name), "success")
+        return redirect(url_for("users.admin_users"))
+    return render_template("users/admin_user_password.html", form=form, user=user)
 
 
 @roles_required(*ADMIN_ROLES)

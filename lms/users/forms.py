@@ -89,6 +89,14 @@ class PasswordChangeForm(FlaskForm):
         DataRequired(), EqualTo("password", message=_l("The two passwords differ."))])
 
 
+class PasswordResetForm(FlaskForm):
+    """An administrator gives an account a new password."""
+
+    password = _password_field(_l("New password"))
+    confirm = PasswordField(_l("Repeat the new password"), validators=[
+        DataRequired(), EqualTo("password", message=_l("The two passwords differ."))])
+
+
 class InstitutionForm(FlaskForm):
     code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32)],
                        description=_l("A short unique code, e.g. LS-TBASE-01."))

@@ -24,12 +24,6 @@ def can_manage_user(actor: User, target: User) -> bool:
             and target.institution_id == actor.institution_id)
 
 
-def can_view_institution(actor: User, institution: Institution) -> bool:
-    """Admins see their institution; regional admins see all."""
-    return actor.role == Role.REGIONAL_ADMIN or (
-        actor.role == Role.INSTITUTION_ADMIN and actor.institution_id == institution.id)
-
-
 def can_edit_institution(actor: User, institution: Institution | None = None) -> bool:
     """Only regional admins change the institution catalogue."""
     return actor.role == Role.REGIONAL_ADMIN

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -23,20 +23,20 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
-from werkzeug.exceptions import HTTPException
+from sqlalchemy.exc import DataError
+from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.wrappers import Response
 
 from lms.config import LOCALES
 from lms.core import i18n
 from lms.core.access import login_required, public
 from lms.core.db import write_intent
+from lms.core.i18n import DISPLAY_TZ
 from lms.core.security import set_security_headers
 from lms.extensions import db
 from lms.web.menus import footer_links, home_blocks, nav_links, panels_for
 
 STATIC_DIR = Path(__file__).parent / "static"
-#: Learners and institutions are in the Tibet Autonomous Region, on Beijing time.
-DISPLAY_TZ = timezone(timedelta(hours=8), "CST")
 
 
 @public
@@ -156,6 +156,11 @@ def _csrf_error(error: CSRFError) -> tuple[str, int]:
                   "Please go back, reload the page and send it again.")), 400
 
 
+def _unusable_number(error: Exception) -> tuple[str, int]:
+    db.session.rollback()
+    return _error_page(BadRequest())
+
+
 def _server_error(error: HTTPException) -> tuple[str, int]:
     db.session.rollback()
     return _error_page(error)
@@ -167,6 +172,9 @@ def install_app_hooks(state: BlueprintSetupState) -> None:
     for code in (400, 403, 404, 405, 413):
         app.register_error_handler(code, _error_page)
     app.register_error_handler(CSRFError, _csrf_error)
+    # A number too large for the database in a query string or form: bad input, not a crash.
+    app.register_error_handler(OverflowError, _unusable_number)
+    app.register_error_handler(DataError, _unusable_number)
     app.register_error_handler(500, _server_error)
 
     @app.before_request

@@ -290,3 +290,41 @@ def test_a_visitor_sees_a_newly_published_course_at_once_despite_the_page_cache(
     operations.unpublish_course(make.author, first)
     database.session.commit()
     assert first.title_en not in client.get("/courses/").text
+
+
+def test_reading_reports_for_pages_never_opened_credit_nothing(login_as, make, monkeypatch):
+    learner, course = make.learner(), make.course(lessons=2)
+    for lesson in lessons_of(course):
+        lesson.min_reading_seconds = 60
+    database.session.commit()
+    make.enrolment(learner, course)
+    client = login_as(learner)
+    clock = [utcnow()]
+    monkeypatch.setattr("lms.courses.controllers.learning.utcnow", lambda: clock[0])
+    first, second = lessons_of(course)
+    for _ in range(2):  # two reports, 290 s apart, for lessons never opened
+        for lesson in (first, second):
+            response = client.post(f"/courses/{course.id}/lessons/{lesson.id}/reading",
+                                   headers={"Accept": "application/json"})
+            assert response.json == {"remaining": 60, "complete": False}
+        clock[0] += timedelta(seconds=290)
+
+
+def test_reports_for_two_lessons_at_once_share_one_reading_clock(login_as, make, monkeypatch):
+    learner, course = make.learner(), make.course(lessons=2)
+    for lesson in lessons_of(course):
+        lesson.min_reading_seconds = 600
+    database.session.commit()
+    make.enrolment(learner, course)
+    client = login_as(learner)
+    clock = [utcnow()]
+    monkeypatch.setattr("lms.courses.controllers.learning.utcnow", lambda: clock[0])
+    first, second = lessons_of(course)
+    client.get(f"/courses/{course.id}/lessons/{first.id}")
+    client.get(f"/courses/{course.id}/lessons/{second.id}")  # the learner moved on
+    clock[0] += timedelta(seconds=120)
+    reports = [client.post(f"/courses/{course.id}/lessons/{lesson.id}/reading",
+                           headers={"Accept": "application/json"}).json
+               for lesson in (first, second)]
+    earned = [600 - r["remaining"] for r in reports]
+    assert earned == [0, 120]  # only the page the learner is on earns the two minutes

@@ -195,3 +195,17 @@ def test_a_started_lesson_cannot_be_deleted(make, db):
     operations.progress_for(enrolment, lesson)
     with pytest.raises(UserError, match="unpublish"):
         operations.delete_lesson(make.author, lesson)
+
+
+def test_only_published_courses_can_be_required_first(make, db):
+    draft, course = make.course(published=False), make.course()
+    with pytest.raises(UserError, match="published"):
+        operations.set_prerequisites(make.author, course, [draft])
+
+
+def test_a_course_without_a_required_lesson_cannot_be_published(make, db):
+    course = make.course(lessons=2, published=False)
+    for lesson in lessons_of(course):
+        lesson.required = False
+    with pytest.raises(UserError, match="required"):
+        operations.publish_course(make.author, course)

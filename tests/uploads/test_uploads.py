@@ -188,3 +188,20 @@ def test_a_plain_form_upload_refused_at_its_first_bytes_leaves_no_file(app, make
     db.session.rollback()
     after = set(uploads_dir.rglob("*")) if uploads_dir.exists() else set()
     assert {p for p in after - before if p.is_file()} == set()
+
+
+@pytest.mark.parametrize("body", [[1], {"size": 1e400}, {"size": "12"}, {"size": True}, None])
+def test_malformed_upload_announcements_are_bad_requests(login_as, make, body):
+    client = login_as(make.instructor())
+    response = client.post("/uploads/", json=body)
+    assert response.status_code == 400
+
+
+def test_one_person_cannot_open_endless_uploads(app, login_as, make):
+    app.config["UPLOAD_MAX_OPEN"] = 2
+    client = login_as(make.instructor())
+    data = file_bytes()
+    assert start(client, data).status_code == 201
+    assert start(client, data).status_code == 201
+    response = start(client, data)
+    assert response.status_code == 413 and "too many unfinished" in response.json["error"]

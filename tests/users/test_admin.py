@@ -96,3 +96,25 @@ def test_institution_admin_cannot_edit_the_catalogue(login_as, make):
     admin = make.institution_admin()
     client = login_as(admin)
     assert client.get(f"/admin/institutions/{admin.institution_id}").status_code == 403
+
+
+def test_an_admin_sets_a_new_password_for_someone_who_forgot_it(app, login_as, make):
+    admin = make.institution_admin()
+    teacher = make.instructor(institution=admin.institution)
+    client = login_as(admin)
+    response = client.post(f"/admin/users/{teacher.id}/password",
+                           data={"password": "fresh-password-1", "confirm": "fresh-password-1"})
+    assert response.status_code == 302
+    fresh = app.test_client()
+    response = fresh.post("/account/login", data={"contact": teacher.email,
+                                                   "password": "fresh-password-1"})
+    assert response.headers["Location"].endswith("/dashboard")
+
+
+def test_an_institution_admin_cannot_reset_a_password_elsewhere(login_as, make):
+    admin = make.institution_admin()
+    stranger = make.instructor()
+    response = login_as(admin).post(f"/admin/users/{stranger.id}/password",
+                                    data={"password": "fresh-password-1",
+                                          "confirm": "fresh-password-1"})
+    assert response.status_code == 403

@@ -108,3 +108,14 @@ def test_who_may_open_what(app, world, login_as, client, endpoint):
         if role != "anonymous":
             login_as(world["people"][role])
         assert client.get(url).status_code == status, (role, url)
+
+
+@pytest.mark.parametrize("url", [
+    "/courses/99999999999999999999",
+    "/courses/?institution=99999999999999999999",
+    "/courses/?page=99999999999999999999",
+    "/teach/courses/new?institution=99999999999999999999",
+])
+def test_numbers_too_large_for_the_database_are_bad_input_not_a_crash(login_as, make, url):
+    client = login_as(make.regional_admin())
+    assert client.get(url).status_code in (200, 400, 404)

@@ -165,7 +165,8 @@ def change_status(course_id: int, action: str) -> Response:
 def prerequisites(course_id: int) -> Response:
     course = load_editable_course(course_id)
     form = PrerequisitesForm()
-    form.prerequisites.choices = [(c.id, c.code) for c in db.session.scalars(select(Course))]
+    form.prerequisites.choices = [(c.id, c.code) for c in db.session.scalars(
+        select(Course).where(Course.status == CourseStatus.PUBLISHED, Course.id != course.id))]
     if form.validate_on_submit():
         required = [db.session.get(Course, i) for i in form.prerequisites.data]
         try:

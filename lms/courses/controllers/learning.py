@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -29,7 +30,7 @@ from lms.courses.controllers.loaders import (
 )
 from lms.courses.kinds import LESSON_KINDS, kind_of
 from lms.courses.listeners import CATALOGUE
-from lms.courses.models import SKILL_LEVEL_LABELS, TRAINING_TYPE_LABELS
+from lms.courses.models import SKILL_LEVEL_LABELS, TRAINING_TYPE_LABELS, Course
 from lms.extensions import db
 from lms.users.models import PREFECTURES, Role, User
 from lms.web.controllers import format_hours
@@ -106,8 +107,16 @@ def cover(course_id: int) -> Response:
     course = load_course(course_id).course
     if not course.cover_key:
         abort(404)
-    return send_media(course.cover_key, mimetype="image/jpeg", inline=True, max_age=86400,
+    mimetype = "image/png" if course.cover_key.endswith(".png") else "image/jpeg"
+    # The URL carries a version (see cover_url), so a new cover is fetched at once.
+    return send_media(course.cover_key, mimetype=mimetype, inline=True, max_age=30 * 86400,
                       private=not course.is_published)
+
+
+def _cover_url(course: Course) -> str:
+    """The cover's address, changing whenever the cover does."""
+    version = hashlib.sha256(course.cover_key.encode()).hexdigest()[:8]
+    return url_for("courses.cover", course_id=course.id, v=version)
 
 
 @login_required
@@ -303,6 +312,7 @@ def install(state: BlueprintSetupState) -> None:
     env = state.app.jinja_env
     env.globals["lesson_meta"] = _lesson_meta
     env.globals["outline_marks"] = _outline_words
+    env.globals["cover_url"] = _cover_url
     env.filters["markdown"] = render_markdown
     env.filters["kind_label"] = lambda key: LESSON_KINDS[key].label if key in LESSON_KINDS \
         else key
