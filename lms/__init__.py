@@ -98,7 +98,7 @@ def _configure_flask(app: Flask) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
-    from lms.core import access, jobs, storage
+    from lms.core import access, queue, storage
     from lms.core.i18n import select_locale
     from lms.extensions import babel, csrf, db, login_manager
 
@@ -108,4 +108,4 @@ def _init_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     access.init_app(app)
     storage.init_app(app)
-    jobs.init_app(app)
+    queue.init_app(app)

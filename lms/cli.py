@@ -46,7 +46,7 @@ def serve(host: str, port: int, workers: int | None) -> None:
     """Serve the web app and run its job worker in the same process."""
     from werkzeug.serving import run_simple
 
-    from lms.core.jobs import make_consumer
+    from lms.core.queue import make_consumer
 
     app = current_app._get_current_object()
     consumer = make_consumer(app, workers=workers or app.config["WORKERS"], embedded=True)
@@ -64,7 +64,7 @@ def serve(host: str, port: int, workers: int | None) -> None:
 @with_appcontext
 def worker(workers: int | None) -> None:
     """Run job workers only (scale out: one per machine, all on the same Redis)."""
-    from lms.core.jobs import make_consumer
+    from lms.core.queue import make_consumer
 
     app = current_app._get_current_object()
     if not app.config["REDIS_URL"]:

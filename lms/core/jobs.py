@@ -23,13 +23,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app
 from flask_babel import LazyString, gettext
-from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
-from huey.consumer import Consumer
+from huey import Huey
 from sqlalchemy import ForeignKey, String, Text, and_, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -389,57 +387,3 @@ def run_queued_jobs(limit: int = 100, *, include_delayed: bool = False) -> int:
         run_job(job_id)
         done += 1
     return done
-
-
-# --- Huey wiring ----------------------------------------------------------
-
-def make_huey(app: Flask) -> Huey:
-    """Huey on Redis when configured, else on SQLite in the instance directory.
-
-    Tests that drive jobs by hand set ``JOB_QUEUE="memory"``: nothing consumes
-    it, and ``run_queued_jobs`` runs the rows directly.
-    """
-    name = app.config["QUEUE_NAME"]
-    if app.config.get("JOB_QUEUE") == "memory":
-        return MemoryHuey(name, results=False)
-    if app.config["REDIS_URL"]:
-        return RedisHuey(name, url=app.config["REDIS_URL"], results=False)
-    path = Path(app.instance_path) / "huey.db"
-    return SqliteHuey(name, filename=str(path), results=False)
-
-
-def init_app(app: Flask) -> None:
-    """Create the queue, register the one Huey task and the sweeper, hook commits."""
-    from sqlalchemy import event
-
-    huey = make_huey(app)
-
-    def run_job_task(job_id: int) -> None:
-        with app.app_context():
-            run_job(job_id)
-
-    def sweep_task() -> None:
-        with app.app_context():
-            sweep()
-
-    app.extensions["lms_huey"] = huey
-    app.extensions["lms_run_job_task"] = huey.task(name="lms.run_job")(run_job_task)
-    # The sweeper runs every minute on every consumer; sweeping twice is harmless.
-    huey.periodic_task(crontab(minute="*"), name="lms.sweep_jobs")(sweep_task)
-    if not event.contains(Session, "after_commit", _after_commit):
-        event.listen(Session, "after_commit", _after_commit)
-        event.listen(Session, "after_rollback", _after_rollback)
-
-
-class EmbeddedConsumer(Consumer):
-    """A Huey consumer running in threads beside the web server (``lms serve``)."""
-
-    def _set_signal_handlers(self) -> None:  # the web server owns the signals
-        pass
-
-
-def make_consumer(app: Flask, *, workers: int, embedded: bool = False) -> Consumer:
-    """A consumer for this app's queue; ``embedded`` leaves signal handling to the caller."""
-    cls = EmbeddedConsumer if embedded else Consumer
-    return cls(app.extensions["lms_huey"], workers=workers, worker_type="thread",
-               periodic=True, check_worker_health=True)

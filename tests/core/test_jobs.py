@@ -15,6 +15,7 @@ from lms import create_app
 from lms.core import jobs
 from lms.core.db import utcnow
 from lms.core.jobs import Job, JobFailed, JobState, enqueue, run_job, run_queued_jobs, sweep
+from lms.core.queue import make_consumer
 from lms.extensions import db as database
 
 CALLS: list[tuple[int, int, str]] = []
@@ -170,7 +171,7 @@ def _run_in_context(app, job_id):
 # --- real consumers ----------------------------------------------------------
 
 def _consume_until_done(app, job_id: int, timeout: float = 30) -> Job:
-    consumer = jobs.make_consumer(app, workers=2, embedded=True)
+    consumer = make_consumer(app, workers=2, embedded=True)
     consumer.start()
     try:
         deadline = time.monotonic() + timeout

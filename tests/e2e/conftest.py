@@ -18,7 +18,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from lms import create_app
-from lms.core.jobs import make_consumer
+from lms.core.queue import make_consumer
 from tests.conftest import IN_CI
 
 CHROMIUM = os.environ.get("LMS_TEST_CHROMIUM", "/usr/bin/chromium")

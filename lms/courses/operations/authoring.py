@@ -1,17 +1,16 @@
-"""Course operations: authoring, publishing, enrolment and completion. They flush, never commit."""
+"""Authoring operations: courses, sections, lessons, order, publishing, staff.
+
+They change models and flush; the caller commits.
+"""
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from flask import has_request_context, session
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import func, select
 from werkzeug.exceptions import Forbidden
 
 from lms.core import signals
@@ -23,8 +22,6 @@ from lms.courses.kinds import LESSON_KINDS, kind_of
 from lms.courses.models import (
     Course,
     CourseStatus,
-    Enrolment,
-    EnrolmentStatus,
     Lesson,
     LessonProgress,
     Section,
@@ -34,10 +31,6 @@ from lms.extensions import db
 from lms.users.models import Institution, Role, User
 
 OCCUPATION_CODE = re.compile(r"^\d-\d{2}-\d{2}-\d{2}$")
-#: Longest stretch one page view (without the page's heartbeat) counts as reading.
-READING_GAP_CAP_SECONDS = 300
-#: "Last activity" in the progress table is kept to this resolution.
-ACTIVITY_RESOLUTION_SECONDS = 300
 
 LOCALIZED_COURSE_FIELDS = ("title", "summary", "occupation_name")
 
@@ -266,190 +259,3 @@ def delete_lesson(actor: User, lesson: Lesson) -> None:
                            "deleting it, so their records stay whole."))
     db.session.delete(lesson)
     db.session.flush()
-
-
-# --- learners ------------------------------------------------------------------------
-
-def enrol(user: User, course: Course) -> Enrolment:
-    """Enrol a learner (enrolling twice is harmless; a withdrawn learner comes back)."""
-    if not course.is_published:
-        raise UserError(_l("This course is not open for enrolment."))
-    missing = [c for c in course.prerequisites if not is_course_completed(user, c)]
-    if missing:
-        raise UserError(_l("Complete %(courses)s first.",
-                           courses="、".join(c.title for c in missing)))
-    enrolment = find_enrolment(user, course)
-    if enrolment is None:
-        try:
-            with db.session.begin_nested():
-                enrolment = Enrolment(course_id=course.id, user_id=user.id)
-                db.session.add(enrolment)
-        except IntegrityError:  # a second tab enrolled at the same moment
-            enrolment = find_enrolment(user, course)
-    if enrolment.status == EnrolmentStatus.WITHDRAWN:
-        enrolment.status = (EnrolmentStatus.COMPLETED if enrolment.completed_at
-                            else EnrolmentStatus.ACTIVE)
-        enrolment.withdrawn_at = None
-    db.session.flush()
-    return enrolment
-
-
-def withdraw(user: User, course: Course) -> None:
-    """Leave a course; progress and credited hours are kept."""
-    enrolment = find_enrolment(user, course)
-    if enrolment is None or enrolment.status == EnrolmentStatus.WITHDRAWN:
-        return
-    enrolment.status = EnrolmentStatus.WITHDRAWN
-    enrolment.withdrawn_at = utcnow()
-    db.session.flush()
-
-
-def find_enrolment(user: User, course: Course) -> Enrolment | None:
-    """The learner's enrolment in a course, whatever its status."""
-    return db.session.scalar(select(Enrolment).where(Enrolment.course_id == course.id,
-                                                     Enrolment.user_id == user.id))
-
-
-def is_course_completed(user: User, course: Course) -> bool:
-    """Whether the learner has completed ``course``."""
-    enrolment = find_enrolment(user, course)
-    return enrolment is not None and enrolment.completed_at is not None
-
-
-def progress_for(enrolment: Enrolment, lesson: Lesson) -> LessonProgress:
-    """The learner's progress row for a lesson, created on first use."""
-    stmt = select(LessonProgress).where(LessonProgress.enrolment_id == enrolment.id,
-                                        LessonProgress.lesson_id == lesson.id)
-    progress = db.session.scalar(stmt)
-    if progress is None:
-        try:
-            with db.session.begin_nested():
-                progress = LessonProgress(enrolment_id=enrolment.id, lesson_id=lesson.id)
-                db.session.add(progress)
-        except IntegrityError:
-            progress = db.session.scalar(stmt)
-    return progress
-
-
-def touch(enrolment: Enrolment, now: datetime | None = None) -> None:
-    """Note learner activity for the progress table."""
-    enrolment.last_activity_at = now or utcnow()
-
-
-def activity_is_stale(enrolment: Enrolment, now: datetime) -> bool:
-    """Whether a page view should refresh "last activity" (at most every few minutes)."""
-    last = enrolment.last_activity_at
-    return last is None or (now - last).total_seconds() > ACTIVITY_RESOLUTION_SECONDS
-
-
-_VIEW_KEY = "lms_viewing"
-
-
-def note_view(lesson: Lesson, now: datetime) -> None:
-    """Remember, in the signed session, when the learner opened this lesson.
-
-    Page views write nothing to the database (readers never wait for the
-    write lock); the next reading report measures from this moment.
-    """
-    session[_VIEW_KEY] = [lesson.id, int(now.timestamp())]
-
-
-def _viewed_since(lesson: Lesson) -> datetime | None:
-    viewing = session.get(_VIEW_KEY)
-    if isinstance(viewing, list) and len(viewing) == 2 and viewing[0] == lesson.id:
-        return datetime.fromtimestamp(int(viewing[1]), UTC)
-    return None
-
-
-def record_reading(progress: LessonProgress, now: datetime, lesson: Lesson | None = None) -> int:
-    """Credit the time since the learner's last view or reading report as reading, capped.
-
-    A learner has one reading clock: the latest reading report on any of
-    their lessons, or the page view remembered in the session. So reading in
-    two tabs counts once, and reports sent for many lessons at once share the
-    same minutes instead of multiplying them. From a browser (``lesson``
-    given), only the lesson the learner last opened earns time: a report for
-    a page never opened, or left for another, credits nothing and moves no clock.
-    """
-    db.session.refresh(progress, with_for_update=True)  # two tabs report one at a time
-    viewed = _viewed_since(lesson) if lesson is not None else None
-    if lesson is not None and viewed is None:
-        return 0
-    enrolment = db.session.get(Enrolment, progress.enrolment_id)
-    latest_report = db.session.scalar(
-        select(func.max(LessonProgress.viewed_at)).join(
-            Enrolment, Enrolment.id == LessonProgress.enrolment_id)
-        .where(Enrolment.user_id == enrolment.user_id))
-    anchors = [t for t in (progress.viewed_at, viewed, latest_report) if t]
-    credit = 0
-    if anchors:
-        elapsed = (now - max(anchors)).total_seconds()
-        credit = int(max(0, min(elapsed, READING_GAP_CAP_SECONDS)))
-    if credit:
-        # Increment in SQL so two concurrent views never lose each other's seconds.
-        db.session.execute(update(LessonProgress).where(LessonProgress.id == progress.id)
-                           .values(verified_seconds=LessonProgress.verified_seconds + credit)
-                           .execution_options(synchronize_session=False))
-        set_committed_value(progress, "verified_seconds", progress.verified_seconds + credit)
-    progress.viewed_at = now
-    if lesson is not None and has_request_context():
-        session[_VIEW_KEY] = [lesson.id, int(now.timestamp())]
-    db.session.flush()
-    return credit
-
-
-def complete_lesson(progress: LessonProgress, *, evidence: dict[str, Any] | None = None,
-                    verified_seconds: int | None = None, now: datetime | None = None) -> bool:
-    """Mark a lesson complete exactly once; send ``lesson_completed`` (and ``course_completed``).
-
-    The conditional UPDATE is the guard: of two tabs or two workers completing
-    the same lesson at once, only one changes the row and only it sends signals.
-    """
-    now = now or utcnow()
-    values: dict[str, Any] = {"completed_at": now}
-    if evidence is not None:
-        values["evidence"] = evidence
-    if verified_seconds is not None:
-        values["verified_seconds"] = verified_seconds
-    result = db.session.execute(
-        update(LessonProgress)
-        .where(LessonProgress.id == progress.id, LessonProgress.completed_at.is_(None))
-        .values(**values).execution_options(synchronize_session=False))
-    if result.rowcount != 1:
-        return False
-    db.session.refresh(progress)
-    enrolment = db.session.get(Enrolment, progress.enrolment_id)
-    lesson = db.session.get(Lesson, progress.lesson_id)
-    touch(enrolment, now)
-    signals.lesson_completed.send(lesson, enrolment=enrolment, lesson=lesson, progress=progress)
-    _complete_course_if_done(enrolment, now)
-    return True
-
-
-def _complete_course_if_done(enrolment: Enrolment, now: datetime) -> None:
-    required = set(db.session.scalars(select(Lesson.id).where(
-        Lesson.course_id == enrolment.course_id, Lesson.required.is_(True),
-        Lesson.is_published.is_(True))))
-    done = set(db.session.scalars(select(LessonProgress.lesson_id).where(
-        LessonProgress.enrolment_id == enrolment.id, LessonProgress.completed_at.is_not(None))))
-    if required - done:
-        return
-    result = db.session.execute(
-        update(Enrolment).where(Enrolment.id == enrolment.id, Enrolment.completed_at.is_(None))
-        .values(completed_at=now, status=EnrolmentStatus.COMPLETED)
-        .execution_options(synchronize_session=False))
-    if result.rowcount == 1:
-        db.session.refresh(enrolment)
-        signals.course_completed.send(enrolment.course, enrolment=enrolment)
-
-
-def note_attachment_opened(progress: LessonProgress, lesson: Lesson, attachment_id: int) -> None:
-    """A learner opened a file; the lesson is complete once every file was opened."""
-    db.session.refresh(progress, with_for_update=True)  # two downloads at once: one at a time
-    evidence = dict(progress.evidence or {})
-    opened = sorted(set(evidence.get("opened", [])) | {attachment_id})
-    evidence["opened"] = opened
-    progress.evidence = evidence
-    db.session.flush()
-    if set(opened) >= {a.id for a in lesson.attachments}:
-        complete_lesson(progress, evidence=evidence)
