@@ -224,6 +224,48 @@ class Factories:
         self.session.commit()
         return course, lesson
 
+    def evidence_video(self, *, course: Course | None = None, learner: User | None = None,
+                       submitted: bool = True, ready: bool = True):
+        """A learner's practical evidence video, as the upload and the transcode leave it: an
+        evidence file in a submission (sent for review unless ``submitted`` is False) of a
+        practical lesson of ``course``, and its video (stand-in renditions when ``ready``).
+
+        Returns ``(evidence, video)``.
+        """
+        from lms.assessment.models import Evidence, Submission, SubmissionState
+        from lms.assessment.operations import practical
+        from lms.core.db import utcnow
+        from lms.core.storage import storage
+        from lms.video.models import VideoOrigin
+
+        if course is None:
+            course = self.course(lessons=1)
+        lesson = self.practical_lesson(course, evidence=("video",))
+        stage = practical.task_for(lesson).stages[0]
+        learner = learner or self.learner()
+        enrolment = self.session.query(Enrolment).filter_by(
+            user_id=learner.id, course_id=course.id).one_or_none() or self.enrolment(learner,
+                                                                                     course)
+        submission = Submission(
+            task_id=stage.task_id, stage_id=stage.id, user_id=learner.id,
+            enrolment_id=enrolment.id, number=1,
+            state=SubmissionState.SUBMITTED if submitted else SubmissionState.DRAFT,
+            submitted_at=utcnow() if submitted else None)
+        self.session.add(submission)
+        self.session.flush()
+        key = storage().new_key("evidence", ".mp4")
+        storage().save_bytes(key, b"\x00\x00\x00\x18ftypisom" + bytes(2000))
+        evidence = Evidence(submission_id=submission.id, kind="video", key=key,
+                            filename="my-thangka.mp4", content_type="video/mp4", size=2012)
+        self.session.add(evidence)
+        self.session.commit()
+        video = self.video(institution=course.institution, uploader=learner, ready=ready,
+                           origin=VideoOrigin.EVIDENCE, source_key=key,
+                           title=evidence.filename, filename=evidence.filename)
+        evidence.meta = {"video": video.id}
+        self.session.commit()
+        return evidence, video
+
     # --- assessment: question banks, quizzes and practical tasks ---------------------------
 
     def questions(self, course: Course, gift: str | None = None, **kw: Any) -> list:

@@ -12,6 +12,7 @@ from lms.assessment.controllers import practical as p
 from lms.assessment.controllers import quizzes as q
 from lms.assessment.controllers import review as r
 from lms.assessment.models import GRADING_LABELS, text_in
+from lms.assessment.operations.evidence import evidence_video_view
 from lms.assessment.questions import render_text, type_label
 from lms.courses.util import PROGRESS_COLUMNS
 
@@ -69,6 +70,8 @@ bp.add_url_rule("/practical/stages/<int:stage_id>/evidence", "add_evidence", p.a
 bp.add_url_rule("/practical/stages/<int:stage_id>/submit", "submit_work", p.submit_work,
                 methods=["POST"])
 bp.add_url_rule("/practical/evidence/<int:evidence_id>", "evidence", p.evidence_file)
+bp.add_url_rule("/practical/evidence/<int:evidence_id>/video/<name>", "evidence_media",
+                p.evidence_media)
 bp.add_url_rule("/practical/evidence/<int:evidence_id>/delete", "remove_evidence",
                 p.remove_evidence, methods=["POST"])
 
@@ -98,6 +101,7 @@ def install(state: BlueprintSetupState) -> None:
     env.filters["text_in"] = text_in
     env.filters["qtype_label"] = type_label
     env.globals["grading_labels"] = GRADING_LABELS
+    env.globals["evidence_video"] = evidence_video_view
     column = (_l("Waiting for an instructor"), util.waiting_by_enrolment)
     if column not in PROGRESS_COLUMNS:
         PROGRESS_COLUMNS.append(column)

@@ -9,19 +9,17 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
-    DecimalField,
     FieldList,
     Form,
     FormField,
-    HiddenField,
     IntegerField,
     SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from lms.assessment.formats import TEXT_FORMATS
 from lms.assessment.models import (
@@ -35,7 +33,7 @@ from lms.assessment.models import (
 )
 from lms.assessment.operations.banks import IMPORT_FORMATS
 from lms.assessment.util import bank_questions, categories_with_counts
-from lms.core.forms import LANG_LABELS, localized
+from lms.core.forms import LANG_LABELS, FiniteDecimalField, localized
 from lms.courses.models import Course
 from lms.extensions import db
 
@@ -57,7 +55,8 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 class CategoryForm(FlaskForm):
-    category_id = HiddenField()
+    #: Set when renaming; not a number only when the request was forged.
+    category_id = IntegerField(widget=HiddenInput(), validators=[Optional()])
     name = StringField(_l("Category"), validators=[DataRequired(), Length(max=255)],
                        description=_l("Use / for subcategories, e.g. 唐卡/颜料."))
 
@@ -87,7 +86,7 @@ class QuestionForm(FlaskForm):
     category = SelectField(_l("Category"), coerce=int)
     text_format = SelectField(_l("Text format"), choices=list(TEXT_FORMAT_LABELS.items()),
                               validators=[Optional()])
-    mark = DecimalField(_l("Points"), places=2, default=1,
+    mark = FiniteDecimalField(_l("Points"), places=2, default=1,
                         validators=[Optional(), NumberRange(min=0, max=1000)])
 
     def __init__(self, *args: Any, course: Course, **kwargs: Any) -> None:
@@ -112,7 +111,8 @@ class QuizSettingsForm(FlaskForm):
                                       validators=[Optional(), NumberRange(min=0, max=600)])
     max_attempts = IntegerField(_l("Attempts allowed (0 for unlimited)"), default=0,
                                 validators=[Optional(), NumberRange(min=0, max=100)])
-    grading = SelectField(_l("Grade"), choices=[(k.value, v) for k, v in GRADING_LABELS.items()])
+    grading = SelectField(_l("Grading method"),
+                          choices=[(k.value, v) for k, v in GRADING_LABELS.items()])
     review = SelectField(_l("After an attempt"),
                          choices=[(k.value, v) for k, v in REVIEW_LABELS.items()])
 
@@ -142,8 +142,10 @@ class QuizSettingsForm(FlaskForm):
 
 
 class EssayGradeForm(FlaskForm):
-    slot_id = HiddenField(validators=[DataRequired()])
-    points = DecimalField(_l("Points"), places=2, validators=[DataRequired(message=_l(
+    #: The essay being graded; not a number only when the request was forged.
+    slot_id = IntegerField(widget=HiddenInput(), validators=[DataRequired()])
+    # InputRequired, not DataRequired: the latter would hide why "NaN" was refused.
+    points = FiniteDecimalField(_l("Points"), places=2, validators=[InputRequired(message=_l(
         "Give the points."))])
     feedback = TextAreaField(_l("Feedback to the learner"), validators=[Optional(),
                                                                        Length(max=10_000)])
@@ -175,7 +177,7 @@ class StageForm(FlaskForm):
 
 @localized("title", _l("Level"))
 class LevelForm(Form):
-    points = DecimalField(_l("Points"), places=2, validators=[Optional()])
+    points = FiniteDecimalField(_l("Points"), places=2, validators=[Optional()])
 
 
 @localized("title", _l("Criterion"))

@@ -107,6 +107,21 @@ def take_evidence_video(evidence: Any) -> Video:
     return video
 
 
+def discard_evidence_video(evidence: Any) -> None:
+    """The learner removed their evidence: its video row goes, and its renditions once this
+    commits (the source is the evidence's own file, which assessment deletes).
+
+    A transcode still under way finds the row gone and removes what it wrote.
+    """
+    video = util.evidence_video(evidence)
+    if video is None:
+        return
+    for key in (video.renditions_key, *(s.key for s in video.subtitles)):
+        delete_after_commit(key)
+    db.session.delete(video)
+    db.session.flush()
+
+
 def rename_video(actor: User, video: Video, title: str) -> None:
     """Change the title the library and lesson editors show."""
     if not permissions.can_edit_video(actor, video):
@@ -242,7 +257,7 @@ def attach_video(actor: User, lesson: Lesson, video: Video) -> None:
     course = db.session.get(Course, lesson.course_id)
     if not course_permissions.can_edit_course(actor, course):
         raise Forbidden()
-    if not permissions.can_use_video(actor, video):
+    if not permissions.can_use_video(actor, video):  # a library video, never evidence
         raise Forbidden()
     if lesson.kind != "video":
         raise UserError(_l("Only a video lesson can play a video."))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lms.users.models import Role, User
-from lms.video.models import Video
+from lms.video.models import Video, VideoOrigin
 
 UPLOADERS = (Role.INSTRUCTOR, Role.INSTITUTION_ADMIN, Role.REGIONAL_ADMIN)
 
@@ -16,8 +16,9 @@ def can_upload_video(user: User) -> bool:
 
 def can_use_video(user: User, video: Video) -> bool:
     """See a video in the library, preview it and attach it to lessons: the staff of its
-    institution, and regional administrators."""
-    if not user.is_authenticated:
+    institution, and regional administrators. A learner's evidence video is not library
+    material: assessment serves it to those who may see the evidence."""
+    if not user.is_authenticated or video.origin != VideoOrigin.LIBRARY:
         return False
     if user.role == Role.REGIONAL_ADMIN:
         return True

@@ -31,10 +31,11 @@ def _note(video_id: int, **values: Any) -> None:
         s.execute(update(Video).where(Video.id == video_id).values(**values))
 
 
-def _reloaded(video: Video) -> Video:
-    """The video as it is now (the states noted meanwhile were written by other sessions)."""
-    db.session.refresh(video)
-    return video
+def _current(video_id: int) -> Video | None:
+    """The video as it is now, locked for the result (the states noted meanwhile were
+    written by other sessions); None if it was deleted meanwhile (a learner removed the
+    evidence it was made of)."""
+    return db.session.get(Video, video_id, populate_existing=True, with_for_update=True)
 
 
 @job(operations.TRANSCODE_JOB)
@@ -49,14 +50,18 @@ def transcode_video(ctx: JobContext, video_id: int) -> dict[str, Any]:
         raise JobFailed(_l("The uploaded file is no longer there; please upload the video "
                            "again."))
     source = storage().path(video.source_key)
-    out_dir = storage().path(video.renditions_key)
+    out_key = video.renditions_key
+    out_dir = storage().path(out_key)
 
     _note(video_id, state=VideoState.PROBING)
     try:
         probe = probe_video(source, util.probe_limits())
     except VideoRejected as rejected:
         ctx.begin_write()
-        operations.reject_video(_reloaded(video), rejected)
+        current = _current(video_id)
+        if current is None:
+            return {"state": "deleted"}
+        operations.reject_video(current, rejected)
         return {"state": "rejected", "code": rejected.code}
 
     _note(video_id, state=VideoState.TRANSCODING, probe=asdict(probe),
@@ -74,5 +79,9 @@ def transcode_video(ctx: JobContext, video_id: int) -> dict[str, Any]:
         raise  # retried; the next attempt starts again from the source
 
     ctx.begin_write()
-    operations.mark_ready(_reloaded(video), probe, result)
+    current = _current(video_id)
+    if current is None:  # nobody will play what was just written
+        storage().delete(out_key)
+        return {"state": "deleted"}
+    operations.mark_ready(current, probe, result)
     return {"state": "ready", "rungs": [r.key for r in result.rungs]}

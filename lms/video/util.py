@@ -105,6 +105,15 @@ def choices_for_course(course: Course) -> list[Video]:
         .order_by(Video.title, Video.id)))
 
 
+def evidence_video(evidence: Any) -> Video | None:
+    """The video made of a learner's practical evidence (its id is in ``evidence.meta``)."""
+    video_id = (evidence.meta or {}).get("video")
+    if not isinstance(video_id, int):
+        return None
+    video = db.session.get(Video, video_id)
+    return video if video is not None and video.origin == VideoOrigin.EVIDENCE else None
+
+
 def video_of(lesson: Lesson) -> Video | None:
     """The video a lesson plays, if one is attached."""
     link = db.session.get(VideoLesson, lesson.id)

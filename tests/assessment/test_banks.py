@@ -269,3 +269,28 @@ def test_weights_that_leave_no_right_answer_are_refused(login_as, teacher):
     assert response.status_code == 200 and "100%" in response.text
     database.session.refresh(right)
     assert right.fraction == 1
+
+
+# --- hostile input ---------------------------------------------------------------------------
+
+def test_a_category_id_that_is_not_a_number_is_a_bad_request(login_as, teacher):
+    instructor, course = teacher
+    response = login_as(instructor).post(f"/teach/courses/{course.id}/questions/categories",
+                                         data={"category_id": "abc", "name": "唐卡"})
+    assert response.status_code == 400
+    assert database.session.scalar(select(func.count(QuestionCategory.id)).where(
+        QuestionCategory.course_id == course.id, QuestionCategory.name == "唐卡")) == 0
+
+
+@pytest.mark.parametrize("mark", ["sNaN", "NaN", "Infinity", "-inf"])
+def test_points_that_are_not_a_finite_number_are_refused_with_a_message(login_as, teacher,
+                                                                        mark):
+    instructor, course = teacher
+    question = banks.import_questions(None, course, parse_gift(
+        "::q::Blue?{=Azurite ~Cinnabar}").questions)[0]
+    database.session.commit()
+    response = login_as(instructor).post(f"/teach/questions/{question.id}", data={
+        "name": "q", "category": question.category_id, "text_en": "Blue?", "mark": mark})
+    assert response.status_code == 200 and "Not a valid decimal value." in response.text
+    database.session.refresh(question)
+    assert question.mark == 1

@@ -9,6 +9,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from lms.assessment.models import Evidence, Review, Submission, SubmissionState
+from lms.assessment.operations import evidence as evidence_ops
 from lms.assessment.operations import practical
 from lms.core import signals
 from lms.core.storage import storage
@@ -137,11 +138,17 @@ def test_only_people_enrolled_somewhere_may_upload_evidence(login_as, make, jpeg
 def test_a_video_is_kept_and_handed_to_the_video_hook(work):
     client, _learner, _course, _lesson, task = work(evidence=("video",))
     seen = []
-    practical.EVIDENCE_VIDEO_HANDLERS.append(seen.append)
+
+    class Spy(evidence_ops.EvidenceVideoHandler):
+        def take(self, evidence):
+            seen.append(evidence)
+
+    spy = Spy()
+    evidence_ops.EVIDENCE_VIDEO_HANDLERS.append(spy)
     try:
         add_file(client, task.stages[0], MP4, "painting.mp4")
     finally:
-        practical.EVIDENCE_VIDEO_HANDLERS.remove(seen.append)
+        evidence_ops.EVIDENCE_VIDEO_HANDLERS.remove(spy)
     evidence = database.session.scalar(select(Evidence))
     assert evidence.kind == "video" and evidence.content_type == "video/mp4"
     assert seen == [evidence] and storage().path(evidence.key).read_bytes() == MP4
@@ -265,6 +272,25 @@ def test_the_review_queue_is_oldest_first_and_filters_by_course_and_stage(make, 
 
 # --- who may see and review -----------------------------------------------------------------------
 
+def test_the_review_queue_lists_no_stages_of_a_course_the_reviewer_does_not_review(make,
+                                                                                  login_as):
+    course, _quiz, lesson = make.assessed_course(
+        practical={"stages": ("སྐྱ་རིས། Secret sketch", "Secret colouring")})
+    stranger = login_as(make.instructor())
+    page = stranger.get(f"/review/?course={course.id}").text
+    assert "Secret sketch" not in page and "Secret colouring" not in page
+    # The course's own reviewers still filter by stage.
+    teacher = teacher_of(make, course)
+    learner = make.learner()
+    make.enrolment(learner, course)
+    client = login_as(learner)
+    stage = practical.task_for(lesson).stages[0]
+    add_file(client, stage, photo())
+    send(client, stage)
+    assert "Secret colouring" in login_as(teacher).get(f"/review/?course={course.id}").text
+
+
+
 def test_a_learner_reviewing_their_own_submission_gets_403(work, make, login_as):
     client, learner, course, _lesson, task = work()
     add_file(client, task.stages[0], photo())
@@ -319,3 +345,15 @@ def test_instructors_build_stages_and_the_rubric_from_the_lesson_editor(make, lo
     page = client.post(f"/teach/lessons/{lesson.id}/practical/criteria", data={
         "new-title_en": "Lonely", "new-levels-0-points": "1"}, follow_redirects=True)
     assert "at least two levels" in page.text
+
+
+# --- words for translators ---------------------------------------------------------------------
+
+def test_a_titled_stage_heading_is_one_sentence_for_translators(work, app):
+    # Every message shows between brackets: a heading glued from two messages would show two.
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: f"⟦{s}⟧", ngettext=lambda s, p, n: f"⟦{s if n == 1 else p}⟧",
+        newstyle=True)
+    client, _learner, course, lesson, _task = work(stages=("Sketch", "Paint"))
+    page = client.get(f"/courses/{course.id}/lessons/{lesson.id}").text
+    assert "<h2>⟦Stage 1: Sketch⟧</h2>" in page and "<h2>⟦Stage 2: Paint⟧</h2>" in page

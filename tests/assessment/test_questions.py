@@ -140,6 +140,25 @@ def test_the_wildcard_stands_for_any_text():
     assert score(q, {"q7": "red"}) == 0
 
 
+@pytest.mark.parametrize(("accepted", "given", "expected"), [
+    ("*", "", True), ("*", "anything", True), ("a*", "a", True), ("*a", "ba", True),
+    ("a*a", "a", False), ("a*a", "aa", True), ("ab*ba", "aba", False),
+    ("*blue*", "deep blue stone", True), ("b*e", "blue", True), ("b*e", "bluer", False),
+    ("a**b", "ab", True), ("*a*b*c*", "xaxbxcx", True), ("*a*b*c*", "xcxbxa", False),
+    ("ལྷ*པ", "ལྷ་བྲིས་པ།", True), ("LHA*PA", "lha bris pa", True),
+])
+def test_the_wildcard_matches_like_a_glob(accepted, given, expected):
+    assert answer_matches(accepted, given) is expected
+
+
+@pytest.mark.timeout(5)
+def test_a_pathological_wildcard_pattern_is_answered_at_once():
+    # As a regular expression (.*a.*a.*a.*a.*b) this backtracks for seconds on 200 letters.
+    assert answer_matches("*a*a*a*a*b", "a" * 200) is False
+    assert answer_matches("*a*a*a*a*a*a*a*a*a*a*b", "a" * 5000) is False
+    assert answer_matches("*a*a*a*a*b", "a" * 200 + "b") is True
+
+
 def test_chinese_short_answers_match_after_full_width_spaces_collapse():
     q = make("石青是什么颜色？{=蓝色}", lang="zh")
     assert score(q, {"q7": "\u3000蓝色\u3000"}) == 1

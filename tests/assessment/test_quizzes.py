@@ -149,6 +149,27 @@ def test_essays_wait_in_the_grading_queue_and_grading_finishes_the_attempt(learn
     assert f"/teach/attempts/{attempt_id}/grade" not in staff.get("/teach/grading/").text
 
 
+def test_grading_with_a_forged_slot_or_points_that_are_not_a_number_never_fails(
+        learner_in_quiz, make, login_as):
+    client, _learner, course, lesson = learner_in_quiz(gift=ESSAY_GIFT)
+    questions = by_name(lesson)
+    attempt_id = start(client, course, lesson)
+    client.post(f"/quiz/attempts/{attempt_id}/submit", data={
+        f"q{questions['canvas'].id}": "true", f"q{questions['why'].id}": "So the paint flows."})
+    teacher = make.instructor(institution=course.institution)
+    course.instructors.append(teacher)
+    database.session.commit()
+    staff = login_as(teacher)
+    address = f"/teach/attempts/{attempt_id}/grade"
+    assert staff.post(address, data={"slot_id": "abc", "points": "1"}).status_code == 400
+    assert staff.post(address, data={"points": "1"}).status_code == 400
+    slot = next(s for s in database.session.get(Attempt, attempt_id).slots
+                if s.question_id == questions["why"].id)
+    refused = staff.post(address, data={"slot_id": slot.id, "points": "sNaN"})
+    assert refused.status_code == 200 and "Not a valid decimal value." in refused.text
+    assert database.session.get(Attempt, attempt_id).state == AttemptState.GRADING
+
+
 def test_score_only_quizzes_never_show_the_answers(learner_in_quiz):
     client, _learner, course, lesson = learner_in_quiz(review="score_only")
     attempt_id = start(client, course, lesson)
@@ -227,6 +248,17 @@ def test_instructors_configure_the_quiz_from_the_lesson_editor(make, login_as):
         "selection": "random", "question_count": "5", "pass_percent": "60",
         "grading": "highest", "review": "score_only"})
     assert refused.status_code == 200 and "Choose the categories" in refused.text
+
+
+def test_the_grading_method_is_not_called_grade(make, login_as):
+    # "Grade" is the verb of the grading queue; the setting has a name of its own.
+    course, lesson, _p = make.assessed_course()
+    editor = login_as(make.author).get(f"/teach/lessons/{lesson.id}").text
+    assert '<label for="grading">Grading method</label>' in editor
+    learner = make.learner()
+    make.enrolment(learner, course)
+    page = login_as(learner).get(f"/courses/{course.id}/lessons/{lesson.id}").text
+    assert "<dt>Grading method</dt>" in page and "<dt>Grade</dt>" not in page
 
 
 def test_the_lesson_editor_shows_the_saved_quiz_even_when_the_lesson_form_is_refused(make,

@@ -13,12 +13,13 @@ from lms.core.storage import storage
 from lms.courses.models import Attachment
 
 ROLES = ("anonymous", "learner", "enrolled", "outsider_instructor", "instructor",
-         "institution_admin", "regional_admin")
+         "institution_admin", "regional_admin", "colleague")
 
 
 @pytest.fixture
 def world(make, db):
-    """A small installation: one course with an attachment, people in every role."""
+    """A small installation: one course with an attachment and an enrolled learner's practical
+    work sent for review (an evidence video), people in every role."""
     teacher = make.instructor()
     course = make.course(instructor=teacher, institution=teacher.institution, lessons=2)
     lesson = course.sections[0].lessons[0]
@@ -30,6 +31,7 @@ def world(make, db):
     db.session.commit()
     enrolled = make.learner()
     make.enrolment(enrolled, course)
+    evidence, video = make.evidence_video(course=course, learner=enrolled)
     people = {
         "learner": make.learner(),
         "enrolled": enrolled,
@@ -37,9 +39,11 @@ def world(make, db):
         "instructor": teacher,
         "institution_admin": make.institution_admin(institution=teacher.institution),
         "regional_admin": make.regional_admin(),
+        # An instructor of the same institution who does not teach the course.
+        "colleague": make.instructor(institution=teacher.institution),
     }
     return {"course": course, "lesson": lesson, "attachment": attachment, "people": people,
-            "institution": teacher.institution}
+            "institution": teacher.institution, "evidence": evidence, "video": video}
 
 
 def sample_arguments(world) -> dict:
@@ -53,9 +57,10 @@ def sample_arguments(world) -> dict:
         "user_id": world["people"]["learner"].id,
         "action": "publish",
         "upload_id": "0" * 32,
-        "question_id": 1, "attempt_id": 1, "submission_id": 1, "evidence_id": 1,  # assessment
+        "question_id": 1, "attempt_id": 1,  # assessment
+        "submission_id": world["evidence"].submission_id, "evidence_id": world["evidence"].id,
         "locale": "bo",
-        "video_id": 1,
+        "video_id": world["video"].id,  # a learner's evidence video: not library material
         "name": "master.m3u8",
         "language": "bo",
         "serial": "YT-2026-AAAAA-AAAAA", "entry_id": 1, "export_id": 1,  # records
@@ -94,6 +99,21 @@ EXPECTED = {
     "courses.display": {"anonymous": 200, "learner": 200, "enrolled": 200},
     "users.admin_users": {"learner": 403, "instructor": 403, "institution_admin": 200,
                           "regional_admin": 200},
+    # A learner's evidence video is nobody's library video: the library's routes do not know
+    # it, even for the staff of its institution ...
+    "video.detail": {"anonymous": 302, "enrolled": 403, "colleague": 404, "instructor": 404,
+                     "institution_admin": 404, "regional_admin": 404},
+    "video.status": {"colleague": 404, "instructor": 404, "institution_admin": 404},
+    "video.preview": {"enrolled": 403, "colleague": 404, "instructor": 404,
+                      "institution_admin": 404, "regional_admin": 404},
+    # ... it plays only through the evidence's route: its learner and the course's reviewers.
+    "assessment.evidence_media": {"anonymous": 302, "learner": 403, "enrolled": 200,
+                                  "outsider_instructor": 403, "colleague": 403,
+                                  "instructor": 200, "institution_admin": 200},
+    "assessment.evidence": {"learner": 403, "enrolled": 200, "colleague": 403,
+                            "instructor": 200},
+    "assessment.submission": {"learner": 403, "enrolled": 200, "colleague": 403,
+                              "instructor": 200, "institution_admin": 200},
 }
 
 

@@ -58,10 +58,13 @@ def bank(course_id: int) -> str:
 def save_category(course_id: int) -> Response:
     course = load_bank(course_id)
     form = CategoryForm()
-    if form.validate_on_submit():
+    valid = form.validate_on_submit()
+    if form.category_id.errors:  # not a number: not sent by our page
+        abort(400)
+    if valid:
         category = None
         if form.category_id.data:
-            category = db.session.get(QuestionCategory, int(form.category_id.data))
+            category = db.session.get(QuestionCategory, form.category_id.data)
             if category is None or category.course_id != course.id:
                 abort(404)
         try:

@@ -15,6 +15,7 @@ from lms.assessment.models import (
     Question,
     QuestionCategory,
     Submission,
+    SubmissionState,
 )
 from lms.courses import util as course_util
 from lms.courses.controllers.loaders import CourseAccess, load_course, load_lesson
@@ -98,8 +99,12 @@ def load_submission(submission_id: int) -> tuple[Submission, Course]:
 
 
 def load_evidence(evidence_id: int) -> Evidence:
+    """A file of a submission the current user may see; a draft's files only to its learner
+    (reviewers see work once it is sent)."""
     evidence = db.get_or_404(Evidence, evidence_id)
-    load_submission(evidence.submission_id)
+    submission, _course = load_submission(evidence.submission_id)
+    if submission.state == SubmissionState.DRAFT and submission.user_id != current_user.id:
+        abort(403)
     return evidence
 
 

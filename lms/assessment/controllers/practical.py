@@ -18,7 +18,8 @@ from lms.assessment.forms import (
     StageForm,
     SubmitWorkForm,
 )
-from lms.assessment.models import PracticalStage, RubricCriterion, SubmissionState
+from lms.assessment.models import PracticalStage, RubricCriterion
+from lms.assessment.operations import evidence as evidence_ops
 from lms.assessment.operations import practical
 from lms.core.access import login_required, roles_required
 from lms.core.db import utcnow, writes_later
@@ -167,7 +168,7 @@ def add_evidence(stage_id: int) -> Response:
             upload = uploads.store_file(current_user, purpose="evidence",
                                         filename=file.filename, stream=file.stream, size=size)
             upload = uploads.claim_upload(upload.id, current_user, "evidence")
-        practical.add_evidence(current_user, place.enrolment, stage, upload)
+        evidence_ops.add_evidence(current_user, place.enrolment, stage, upload)
     except UserError as err:
         db.session.rollback()
         flash(str(err.message), "error")
@@ -185,7 +186,7 @@ def remove_evidence(evidence_id: int) -> Response:
     if not EmptyForm().validate_on_submit():
         abort(400)
     try:
-        practical.remove_evidence(current_user, evidence)
+        evidence_ops.remove_evidence(current_user, evidence)
     except UserError as err:
         db.session.rollback()
         flash(str(err.message), "error")
@@ -217,9 +218,24 @@ def submit_work(stage_id: int) -> Response:
 def evidence_file(evidence_id: int) -> Response:
     """A submitted file: photos may be shown inline (sandboxed); everything else downloads."""
     evidence = load_evidence(evidence_id)
-    if evidence.submission.state == SubmissionState.DRAFT \
-            and evidence.submission.user_id != current_user.id:
-        abort(403)
     inline = request.args.get("inline") == "1" and evidence.kind == "photo"
     return send_media(evidence.key, mimetype=evidence.content_type,
                       download_name=evidence.filename, inline=inline)
+
+
+@login_required
+def evidence_media(evidence_id: int, name: str) -> Response:
+    """A file of an evidence video made playable (playlists, segments, download, poster), to
+    whoever may see the evidence; playlists name their segments relative to this address."""
+    evidence = load_evidence(evidence_id)
+    if evidence.kind != "video":
+        abort(404)
+    media = next((m for m in (h.media(evidence, name) for h in evidence_ops.EVIDENCE_VIDEO_HANDLERS)
+                  if m is not None), None)
+    if media is None:
+        abort(404)
+    download_name = None
+    if name == "download.mp4" and request.args.get("download") == "1":
+        download_name = evidence.filename.rsplit(".", 1)[0] + ".mp4"
+    return send_media(media.key, mimetype=media.mimetype, download_name=download_name,
+                      max_age=media.max_age)

@@ -65,8 +65,11 @@ def grade(attempt_id: int) -> str | Response:
     if not can_grade_attempt(current_user, attempt, course):
         abort(403)
     form = EssayGradeForm()
-    if form.validate_on_submit():
-        slot = db.session.get(AttemptSlot, int(form.slot_id.data or 0))
+    valid = form.validate_on_submit()
+    if form.is_submitted() and form.slot_id.errors:  # missing or not a number: forged
+        abort(400)
+    if valid:
+        slot = db.session.get(AttemptSlot, form.slot_id.data)
         if slot is None or slot.attempt_id != attempt.id:
             abort(404)
         try:

@@ -45,7 +45,7 @@ def queue() -> str:
                        request.args.get("page", 1, type=int))
     courses = util.review_queue_courses(current_user)
     stages = []
-    if course_id:
+    if course_id in {c.id for c in courses}:  # never the stages of a course one does not review
         stages = db.session.scalars(
             select(PracticalStage).join(PracticalTask, PracticalTask.id == PracticalStage.task_id)
             .where(PracticalTask.course_id == course_id)

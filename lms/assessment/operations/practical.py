@@ -1,27 +1,19 @@
-"""Practical tasks: stages and rubrics, learners' evidence and submissions, reviews.
-
-Evidence arrives through the resumable upload (purpose ``evidence``), is
-checked by its content, and photos are re-encoded without their metadata.
-Videos are stored as they came; the video domain can take them further
-through ``EVIDENCE_VIDEO_HANDLERS``.
-"""
+"""Practical tasks: stages and rubrics, learners' submissions, reviews (their evidence
+files: ``lms.assessment.operations.evidence``)."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import Forbidden
 
 from lms.assessment.models import (
     EVIDENCE_KINDS,
-    Evidence,
     PracticalStage,
     PracticalTask,
     Review,
@@ -34,39 +26,13 @@ from lms.assessment.models import (
 from lms.assessment.permissions import can_manage_bank, can_review_submission
 from lms.core import signals
 from lms.core.errors import UserError
-from lms.core.files import clean_image, clean_pdf
 from lms.core.i18n import normalize_text, set_localized
-from lms.core.storage import storage
-from lms.courses.models import Course, Enrolment, EnrolmentStatus, Lesson
+from lms.courses.models import Course, Enrolment, Lesson
 from lms.courses.operations import complete_lesson, progress_for
 from lms.extensions import db
-from lms.uploads.models import Upload
-from lms.uploads.operations import Purpose, register_purpose
 from lms.users.models import User
 
-IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
-VIDEO_TYPES = {"video/mp4": ".mp4", "video/x-matroska": ".mkv"}
-#: Photos and PDFs are read whole to be checked; larger ones are refused.
-DOCUMENT_MAX_BYTES = 50 * 2**20
 CENT = Decimal("0.01")
-
-#: Called with each new video ``Evidence`` inside the submitting unit of work (flush, never
-#: commit). The video domain appends a handler that hands the file to its pipeline and may
-#: note what it made in ``evidence.meta``; with no handler, videos are kept as uploaded.
-EVIDENCE_VIDEO_HANDLERS: list[Callable[[Evidence], None]] = []
-
-
-
-def _may_send_evidence(user: User) -> bool:
-    """Only people enrolled in some course send evidence (nobody else needs the space)."""
-    return db.session.scalar(select(Enrolment.id).where(
-        Enrolment.user_id == user.id, Enrolment.status != EnrolmentStatus.WITHDRAWN)
-        .limit(1)) is not None
-
-
-EVIDENCE_PURPOSE = register_purpose(Purpose(
-    "evidence", lambda: current_app.config["EVIDENCE_MAX_BYTES"],
-    IMAGE_TYPES | {"application/pdf"} | frozenset(VIDEO_TYPES), _may_send_evidence))
 
 
 def task_for(lesson: Lesson) -> PracticalTask | None:
@@ -211,90 +177,38 @@ def stage_is_open(user: User, stage: PracticalStage) -> bool:
     return all(stage_approved(user, s) for s in stage.task.stages if s.position < stage.position)
 
 
-def _draft(user: User, enrolment: Enrolment, stage: PracticalStage) -> Submission:
-    """The learner's unsent submission for a stage, created on first use."""
-    submissions = submissions_of(user, stage)
-    if any(s.state in (SubmissionState.SUBMITTED, SubmissionState.APPROVED) for s in submissions):
-        raise UserError(_l("This stage is already sent for review or approved."))
-    if not stage_is_open(user, stage):
-        raise UserError(_l("Finish the earlier stages first."))
-    draft = next((s for s in submissions if s.state == SubmissionState.DRAFT), None)
-    if draft is None:
-        draft = Submission(task_id=stage.task_id, stage_id=stage.id, user_id=user.id,
-                           enrolment_id=enrolment.id, number=len(submissions) + 1)
-        db.session.add(draft)
-        db.session.flush()
-    return draft
+def draft_for(user: User, enrolment: Enrolment, stage: PracticalStage) -> Submission:
+    """The learner's unsent submission for a stage, created on first use.
 
-
-def _keep(data: bytes, content_type: str) -> tuple[str, bytes, str, str]:
-    """Check a photo or PDF by its content: (kind, cleaned bytes, content type, extension)."""
-    if content_type in IMAGE_TYPES:
-        clean = clean_image(data)
-        return "photo", clean.data, clean.content_type, clean.extension
-    clean = clean_pdf(data)
-    return "pdf", clean.data, clean.content_type, clean.extension
-
-
-def add_evidence(user: User, enrolment: Enrolment, stage: PracticalStage,
-                 upload: Upload) -> Evidence:
-    """Attach a claimed upload to the learner's draft for a stage, checked and cleaned."""
-    if upload.owner_id != user.id:
-        raise Forbidden()
-    draft = _draft(user, enrolment, stage)
-    store = storage()
-    name = upload.filename.rsplit("/", 1)[-1][:200] or "file"
-    try:
-        if upload.content_type in VIDEO_TYPES:
-            kind, content_type = "video", upload.content_type
-            key = store.new_key("evidence", VIDEO_TYPES[content_type])
-            target = store.path(key)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(store.path(upload.key), target)
-            size = target.stat().st_size
-        elif upload.content_type in IMAGE_TYPES | {"application/pdf"}:
-            if upload.size > DOCUMENT_MAX_BYTES:
-                raise UserError(_l("Photos and PDF files may be at most %(mb)s MB.",
-                                   mb=DOCUMENT_MAX_BYTES // 2**20), "file")
-            kind, data, content_type, extension = _keep(
-                store.path(upload.key).read_bytes(), upload.content_type)
-            key = store.new_key("evidence", extension)
-            store.save_bytes(key, data)
-            size = len(data)
-            if not name.lower().endswith(extension):
-                name = name.rsplit(".", 1)[0] + extension
-        else:
-            raise UserError(_l("Send photos (JPEG, PNG, WebP), a PDF or a video (MP4, MKV)."),
-                            "file")
-    finally:
-        store.delete(upload.key)
-    evidence = Evidence(submission_id=draft.id, kind=kind, key=key, filename=name,
-                        content_type=content_type, size=size)
-    db.session.add(evidence)
-    db.session.flush()
-    if kind == "video":
-        for handler in EVIDENCE_VIDEO_HANDLERS:
-            handler(evidence)
-    return evidence
-
-
-def remove_evidence(user: User, evidence: Evidence) -> None:
-    """Take a file out of an unsent submission."""
-    submission = evidence.submission
-    if submission.user_id != user.id:
-        raise Forbidden()
-    if submission.state != SubmissionState.DRAFT:
-        raise UserError(_l("Files of a submission that was sent stay as they were."))
-    key = evidence.key
-    db.session.delete(evidence)
-    db.session.flush()
-    storage().delete(key)
+    Two requests may both find no draft (two files sent at once from two tabs);
+    the second insert then breaks the unique (stage, user, number) in its
+    savepoint, and the draft the first one made is read again.
+    """
+    for _attempt in range(2):
+        submissions = submissions_of(user, stage)
+        if any(s.state in (SubmissionState.SUBMITTED, SubmissionState.APPROVED)
+               for s in submissions):
+            raise UserError(_l("This stage is already sent for review or approved."))
+        if not stage_is_open(user, stage):
+            raise UserError(_l("Finish the earlier stages first."))
+        draft = next((s for s in submissions if s.state == SubmissionState.DRAFT), None)
+        if draft is not None:
+            return draft
+        try:
+            with db.session.begin_nested():
+                draft = Submission(task_id=stage.task_id, stage_id=stage.id, user_id=user.id,
+                                   enrolment_id=enrolment.id, number=len(submissions) + 1)
+                db.session.add(draft)
+        except IntegrityError:
+            continue
+        return draft
+    raise UserError(_l("Your work changed meanwhile; please try again."))
 
 
 def submit_work(user: User, enrolment: Enrolment, stage: PracticalStage, *, text: str | None,
                 now: datetime) -> Submission:
     """Send the stage's draft for review once it holds every kind of evidence required."""
-    draft = _draft(user, enrolment, stage)
+    draft = draft_for(user, enrolment, stage)
     draft.text = normalize_text(text) or None
     have = {e.kind for e in draft.evidence} | ({"text"} if draft.text else set())
     missing = [EVIDENCE_KINDS[k] for k in stage.task.evidence_kinds if k not in have]

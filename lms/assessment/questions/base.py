@@ -45,12 +45,26 @@ def normalise_answer(text: str) -> str:
 
 
 def answer_matches(accepted: str, given: str) -> bool:
-    """Whether ``given`` matches an accepted answer, where ``*`` stands for any text."""
-    pattern = normalise_answer(accepted)
+    """Whether ``given`` matches an accepted answer, where ``*`` stands for any text.
+
+    A linear glob match (no regular expression, so no backtracking): the text
+    before the first ``*`` must start the answer, the text after the last must
+    end it, and the pieces between must appear in order in what is left.
+    """
+    pattern, text = normalise_answer(accepted), normalise_answer(given)
     if "*" not in pattern:
-        return pattern == normalise_answer(given)
-    regex = ".*".join(re.escape(part) for part in pattern.split("*"))
-    return re.fullmatch(regex, normalise_answer(given), flags=re.S) is not None
+        return pattern == text
+    first, *middle, last = pattern.split("*")
+    if len(first) + len(last) > len(text) or not text.startswith(first) \
+            or not text.endswith(last):
+        return False
+    position, end = len(first), len(text) - len(last)
+    for piece in middle:
+        found = text.find(piece, position, end)
+        if found < 0:
+            return False
+        position = found + len(piece)
+    return True
 
 
 def parse_number(text: str) -> float | None:

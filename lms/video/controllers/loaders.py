@@ -15,13 +15,14 @@ from lms.courses.models import Course, Enrolment, Lesson
 from lms.courses.util import outline
 from lms.extensions import db
 from lms.video import permissions
-from lms.video.models import Video, VideoLesson
+from lms.video.models import Video, VideoLesson, VideoOrigin
 
 
 def load_video(video_id: int, *, edit: bool = False) -> Video:
-    """A video of the current user's library (another institution's is as good as missing)."""
+    """A video of the current user's library (another institution's, or a learner's evidence
+    video, is as good as missing)."""
     video = db.get_or_404(Video, video_id)
-    if not permissions.can_use_video(current_user, video):
+    if video.origin != VideoOrigin.LIBRARY or not permissions.can_use_video(current_user, video):
         abort(404)
     if edit and not permissions.can_edit_video(current_user, video):
         abort(403)

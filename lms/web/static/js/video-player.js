@@ -10,6 +10,9 @@
   var MAX_RANGES = 200;
 
   function setup(box) {
+    // A page with several players loads this script once per player: set each up once.
+    if (box.hasAttribute("data-engine")) return;
+    box.setAttribute("data-engine", "mp4");
     var video = box.querySelector("video");
     var master = new URL(box.getAttribute("data-master"), window.location.href).href;
     var select = box.querySelector("select[data-quality]");
