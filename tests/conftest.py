@@ -16,16 +16,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask, g, has_app_context
+from flask import Flask, g, has_app_context, has_request_context
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 
 from lms import create_app
 from lms.cli import alembic_config
 from lms.core.cache import clear_all
-from lms.core.db import Base
+from lms.core.db import Base, write_intent
 from lms.extensions import db as database
 from tests import factories
 
@@ -96,8 +96,27 @@ def app(base_config: dict[str, Any], tmp_path: Path) -> Iterator[Flask]:
     app = create_app({**base_config, "SEARCH_INDEX_PATH": str(tmp_path / "search")})
     app.test_client_class = YontenClient
     clear_all()  # revisions roll back between tests, so cached pages must go too
+    if not event.contains(database.engine, "before_cursor_execute",
+                          _refuse_writes_without_intent):
+        event.listen(database.engine, "before_cursor_execute", _refuse_writes_without_intent)
     with app.app_context():
         yield app
+
+
+_DML = ("INSERT", "UPDATE", "DELETE")
+
+
+def _refuse_writes_without_intent(conn, cursor, statement, parameters, context, executemany):
+    """A read-only request (GET) must do its writes inside ``db.write_phase()``.
+
+    On SQLite a deferred read transaction cannot become a writer safely, so a
+    write that slips into a GET fails in production only under load; here it
+    fails every time. (Tests themselves may write in a read phase: only
+    requests are held to it.)
+    """
+    if statement.lstrip()[:6].upper() in _DML and not write_intent.get() \
+            and has_request_context():
+        raise AssertionError(f"a write outside a write phase: {statement[:80]}")
 
 
 @pytest.fixture
