@@ -31,7 +31,7 @@ class VideoKind(LessonKind):
         video = util.video_of(lesson)
         record = None
         if video is not None and enrolment is not None:
-            record = util.watch_record(enrolment.user, video)
+            record = util.watch_record(enrolment.user, lesson, video)
         return {"video": video, "record": record,
                 "watched": util.watched_percent(record.watched_s, video) if record else 0}
 

@@ -145,17 +145,20 @@ class VideoLesson(Base):
 
 
 class WatchRecord(Base):
-    """What one learner has watched of one video, in whichever lesson or tab.
+    """What one learner has watched of one video in one lesson.
 
-    ``state`` is ``lms.video.watch.WatchState`` as a dict; the row is locked
-    while a report is merged into it.
+    Hours are credited per lesson, so a video reused in two lessons is watched
+    for each. ``state`` holds the credited intervals (``lms.video.watch``); the
+    row is locked while a report is merged into it.
     """
 
     __tablename__ = "video_watch_records"
-    __table_args__ = (UniqueConstraint("user_id", "video_id"),)
+    __table_args__ = (UniqueConstraint("user_id", "lesson_id", "video_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id", ondelete="CASCADE"),
+                                           index=True)
     video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"),
                                           index=True)
     state: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -164,3 +167,20 @@ class WatchRecord(Base):
     #: Where the learner last was, to resume there.
     position_s: Mapped[float] = mapped_column(default=0.0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class WatchClock(Base):
+    """One learner's wall clock for watching, shared by every video and lesson.
+
+    A learner watches one thing at a time: two videos playing in two tabs earn
+    the time that passed once, not twice. Locked before any watch record.
+    """
+
+    __tablename__ = "video_watch_clocks"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    #: Server time (epoch seconds) of the learner's last accepted report.
+    last_report_at: Mapped[float | None]
+    #: Wall-clock time earned and not yet spent on credit.
+    carry_s: Mapped[float] = mapped_column(default=0.0)

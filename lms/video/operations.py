@@ -39,6 +39,7 @@ from lms.video.models import (
     VideoLesson,
     VideoOrigin,
     VideoState,
+    WatchClock,
     WatchRecord,
 )
 from lms.video.probe import ProbeResult, VideoRejected
@@ -289,22 +290,27 @@ class WatchReport:
 
 def record_watch(enrolment: Enrolment, lesson: Lesson, video: Video, segments: Any, *,
                  position_s: float | None = None, now: datetime | None = None) -> WatchReport:
-    """Merge a player's report of played segments into the learner's watch record.
+    """Merge a player's report of played segments into the learner's record of the lesson.
 
-    The record is locked from load to store, so two tabs reporting at once are
-    merged one after the other and count once. The lesson completes when the
-    unique watched seconds cover the threshold of the video's duration.
+    The learner's watch clock, then the lesson's record, are locked from load to
+    store, so reports from two tabs (of one video or of two) are merged one
+    after the other: the same seconds count once, and time that passed counts
+    once whatever was playing. The lesson completes when the unique watched
+    seconds cover the threshold of the video's duration.
     """
     now = now or utcnow()
     config = current_app.config
     duration = video.duration_s or 0.0
     if not video.is_ready or duration <= 0:
         raise UserError(_l("This video cannot be played yet."))
-    record = _locked_record(enrolment.user_id, video.id)
-    outcome = credit_report(WatchState.from_dict(record.state or {}), segments,
-                            now=now.timestamp(), duration=duration,
+    clock = _locked_clock(enrolment.user_id)
+    record = _locked_record(enrolment.user_id, lesson.id, video.id)
+    state = WatchState(intervals=WatchState.from_dict(record.state or {}).intervals,
+                       last_report_at=clock.last_report_at, carry_s=clock.carry_s)
+    outcome = credit_report(state, segments, now=now.timestamp(), duration=duration,
                             tolerance_s=config["VIDEO_WATCH_TOLERANCE_S"])
-    record.state = outcome.state.to_dict()
+    clock.last_report_at, clock.carry_s = outcome.state.last_report_at, outcome.state.carry_s
+    record.state = {"intervals": [list(i) for i in outcome.state.intervals]}
     record.watched_s = outcome.total_s
     if isinstance(position_s, int | float) and math.isfinite(position_s):
         record.position_s = min(max(float(position_s), 0.0), duration)
@@ -327,21 +333,34 @@ def record_watch(enrolment: Enrolment, lesson: Lesson, video: Video, segments: A
                        progress.completed_at is not None)
 
 
-def _locked_record(user_id: int, video_id: int) -> WatchRecord:
-    """The learner's record of a video, created if need be, locked until the commit.
+def _locked(stmt: Any, row: Any) -> Any:
+    """The row ``stmt`` selects, locked until the commit; ``row`` is added first if missing.
 
     PostgreSQL locks the row (``SELECT … FOR UPDATE``); SQLite has no row locks,
     but a report's unit of work holds the database's write lock from its start.
     """
-    stmt = (select(WatchRecord).where(WatchRecord.user_id == user_id,
-                                      WatchRecord.video_id == video_id)
-            .with_for_update().execution_options(populate_existing=True))
-    record = db.session.scalar(stmt)
-    if record is None:
+    stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    found = db.session.scalar(stmt)
+    if found is None:
         try:
             with db.session.begin_nested():
-                db.session.add(WatchRecord(user_id=user_id, video_id=video_id, state={}))
+                db.session.add(row)
         except IntegrityError:  # another tab created it first
             pass
-        record = db.session.scalar(stmt)
-    return record
+        found = db.session.scalar(stmt)
+    return found
+
+
+def _locked_clock(user_id: int) -> WatchClock:
+    """The learner's watch clock, created if need be, locked until the commit."""
+    return _locked(select(WatchClock).where(WatchClock.user_id == user_id),
+                   WatchClock(user_id=user_id, carry_s=0.0))
+
+
+def _locked_record(user_id: int, lesson_id: int, video_id: int) -> WatchRecord:
+    """The learner's record of a lesson's video, created if need be, locked until the commit."""
+    return _locked(select(WatchRecord).where(WatchRecord.user_id == user_id,
+                                             WatchRecord.lesson_id == lesson_id,
+                                             WatchRecord.video_id == video_id),
+                   WatchRecord(user_id=user_id, lesson_id=lesson_id, video_id=video_id,
+                               state={}))

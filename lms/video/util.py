@@ -127,9 +127,10 @@ def lessons_playing(video: Video) -> list[Lesson]:
         .where(VideoLesson.video_id == video.id).order_by(Lesson.course_id, Lesson.id)))
 
 
-def watch_record(user: User, video: Video) -> WatchRecord | None:
-    """What ``user`` has watched of ``video`` so far."""
+def watch_record(user: User, lesson: Lesson, video: Video) -> WatchRecord | None:
+    """What ``user`` has watched of ``video`` in ``lesson`` so far."""
     return db.session.scalar(select(WatchRecord).where(WatchRecord.user_id == user.id,
+                                                       WatchRecord.lesson_id == lesson.id,
                                                        WatchRecord.video_id == video.id))
 
 
@@ -206,13 +207,15 @@ def _watched_column(course: Course, enrolment_ids: list[int]) -> dict[int, str]:
         return {}
     users = dict(db.session.execute(select(Enrolment.id, Enrolment.user_id)
                                     .where(Enrolment.id.in_(enrolment_ids))).all())
-    watched = {(r.user_id, r.video_id): r.watched_s for r in db.session.scalars(
-        select(WatchRecord).where(WatchRecord.user_id.in_(set(users.values())),
-                                  WatchRecord.video_id.in_({v.id for _, v in lessons})))}
+    records = db.session.scalars(select(WatchRecord).where(
+        WatchRecord.user_id.in_(set(users.values())),
+        WatchRecord.lesson_id.in_({lesson.id for lesson, _ in lessons})))
+    watched = {(r.user_id, r.lesson_id, r.video_id): r.watched_s for r in records}
     values = {}
     for enrolment_id, user_id in users.items():
         values[enrolment_id] = " · ".join(
-            f"{lesson.title}: {watched_percent(watched.get((user_id, video.id), 0.0), video)}%"
+            f"{lesson.title}: "
+            f"{watched_percent(watched.get((user_id, lesson.id, video.id), 0.0), video)}%"
             for lesson, video in lessons)
     return values
 

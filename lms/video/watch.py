@@ -1,14 +1,14 @@
 """Verified watch time: unique watched seconds, credited no faster than the wall clock.
 
 The player reports the segments it has played (``[(start, end), ...]`` in media
-seconds). The server keeps, per learner and video, the merged intervals already
-credited and a small allowance carried from one report to the next. Pure
-functions: the caller loads a :class:`WatchState`, calls :func:`credit_report`
-with the server's clock while holding a lock on that row, and stores the new
-state.
+seconds). The server keeps, per learner and lesson, the merged intervals already
+credited, and per learner one clock: when they last reported on anything and a
+small allowance carried from one report to the next. Pure functions: the caller
+loads a :class:`WatchState` from both, calls :func:`credit_report` with the
+server's clock while holding locks on both rows, and stores the new state.
 
 The rule is a bank of wall-clock time. Every second since the learner's
-previous report on the video (from any tab or device) is paid into the bank,
+previous report on any video (from any tab or device) is paid into the bank,
 which holds at most ``max_carry_s``; a report may spend from it no more than the
 time since the previous report plus ``tolerance_s``. So one report never earns
 more than its elapsed time plus the tolerance (the rule of the design), over
@@ -55,7 +55,8 @@ class ReportRejected(ValueError):
 
 @dataclass(frozen=True)
 class WatchState:
-    """What is known about one learner watching one video, as stored between reports."""
+    """What is known about one learner watching one lesson's video: its credited
+    intervals, and the learner's clock (shared by all they watch)."""
 
     intervals: tuple[Interval, ...] = ()
     #: Server time (epoch seconds) of the last accepted report; None before the first.

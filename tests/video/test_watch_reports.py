@@ -191,3 +191,55 @@ def test_the_progress_table_shows_each_learners_watched_share(clock, watching, m
     page = login_as(make.author).get(f"/teach/courses/{course.id}/progress").text
     assert "Video watched" in page
     assert f"{lesson.title}: 10%" in page and f"{lesson.title}: 0%" in page
+
+
+def test_a_video_reused_in_two_lessons_is_watched_for_each(clock, make, login_as):
+    """Hours are credited per lesson, so one viewing cannot complete two lessons."""
+    video = make.video(duration=40.0)
+    first_course, first = make.video_course(video=video)
+    second_course, second = make.video_course(video=video)
+    learner = make.learner()
+    make.enrolment(learner, first_course)
+    make.enrolment(learner, second_course)
+    client = login_as(learner)
+
+    def watch(course, lesson):
+        address = f"/courses/{course.id}/lessons/{lesson.id}/video/watch"
+        client.post(address, json={"segments": []})
+        for second in range(10, 41, 10):
+            clock.advance(10)
+            response = client.post(address, json={"segments": [[0, second]], "position": second})
+        return response.json
+
+    assert watch(first_course, first)["complete"] is True
+    page = client.get(f"/courses/{second_course.id}/lessons/{second.id}").text
+    assert 'data-resume="0"' in page  # it starts from the beginning there
+    done = {p.lesson_id for p in database.session.query(LessonProgress)
+            .filter(LessonProgress.completed_at.is_not(None))}
+    assert done == {first.id}
+    assert watch(second_course, second)["complete"] is True
+
+
+def test_two_videos_played_at_once_earn_one_wall_clock_between_them(clock, make, login_as):
+    first_course, first = make.video_course(video=make.video(duration=600.0))
+    second_course, second = make.video_course(video=make.video(duration=600.0))
+    learner = make.learner()
+    make.enrolment(learner, first_course)
+    make.enrolment(learner, second_course)
+    client = login_as(learner)
+
+    def report(course, lesson, segments):
+        return client.post(f"/courses/{course.id}/lessons/{lesson.id}/video/watch",
+                           json={"segments": segments}).json
+
+    report(first_course, first, [])
+    report(second_course, second, [])
+    for second_played in range(10, 301, 10):
+        clock.advance(10)
+        report(first_course, first, [[0, second_played]])
+        report(second_course, second, [[0, second_played]])
+    database.session.expire_all()
+    total = sum(r.watched_s for r in database.session.query(WatchRecord)
+                .filter_by(user_id=learner.id))
+    assert total <= 300 + 2 * TOLERANCE  # five minutes of clock, not ten of video
+    assert total >= 300 - TOLERANCE  # and the clock that passed is not lost
