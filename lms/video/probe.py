@@ -2,7 +2,8 @@
 
 Order of checks, cheapest and safest first: the file must be a regular file of
 an allowed size whose first bytes are an MP4/MOV box or a Matroska/WebM EBML
-header, and whose top-level structure reaches the end of the file. Only then
+header, and whose top-level structure reaches the end of the file
+(``lms.video.containers``). Only then
 does ffprobe see it, with the demuxer forced and protocols limited to local
 files, so a text playlist (HLS, concat) is never parsed and never makes ffmpeg
 open anything else. ffprobe's answer is then held against the allow-lists and
@@ -19,10 +20,12 @@ import subprocess
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
+
+from lms.video.containers import Damaged, Truncated, sniff_container
 
 FFPROBE = "ffprobe"
 
@@ -36,13 +39,6 @@ AUDIO_CODECS = frozenset({"aac", "mp3", "opus", "vorbis"})
 #: Data tracks phones add beside the picture (QuickTime timecode, iPhone metadata):
 #: accepted and ignored, never read or copied into the outputs. Other data is refused.
 IGNORED_DATA_TAGS = frozenset({"tmcd", "mebx"})
-
-#: Box types that may open an ISO-BMFF/QuickTime file.
-MP4_LEADING_BOXES = frozenset({b"ftyp", b"moov", b"mdat", b"wide", b"free"})
-EBML_MAGIC = b"\x1a\x45\xdf\xa3"
-MATROSKA_SEGMENT_ID = b"\x18\x53\x80\x67"
-#: A fragmented MP4 has two top-level boxes per fragment; far beyond any real file.
-MAX_TOP_LEVEL_BOXES = 100_000
 
 
 class VideoRejected(Exception):
@@ -171,13 +167,14 @@ def _sniff(path: Path, limits: ProbeLimits) -> tuple[str, int]:
             raise VideoRejected(
                 _l("The file is %(size)s MB; the limit is %(limit)s MB.",
                    size=_mb(size), limit=_mb(limits.max_bytes)), "too_large")
-        head = fh.read(16)
-        if head[:4] == EBML_MAGIC:
-            _check_matroska(fh, size)
-            return "matroska", size
-        if head[4:8] in MP4_LEADING_BOXES:
-            _check_mp4(fh, size)
-            return "mp4", size
+        try:
+            container = sniff_container(fh, size)
+        except Truncated:
+            raise _truncated() from None
+        except Damaged as exc:
+            raise _damaged(str(exc)) from None
+        if container is not None:
+            return container, size
     raise VideoRejected(
         _l("This file is not a video in a format we accept (MP4, MOV, WebM or MKV)."), "not_video")
 
@@ -191,64 +188,6 @@ def _truncated() -> VideoRejected:
         _l("The file is incomplete: it ends before the video does. Please upload it again."),
         "truncated",
     )
-
-
-def _check_mp4(fh: BinaryIO, size: int) -> None:
-    """Every top-level box must fit in the file, and the index (``moov``) must be there."""
-    offset, boxes, seen_moov = 0, 0, False
-    while offset < size:
-        fh.seek(offset)
-        header = fh.read(16)
-        if len(header) < 8:
-            raise _truncated()
-        box_size, kind = int.from_bytes(header[:4], "big"), header[4:8]
-        if box_size == 1:
-            if len(header) < 16:
-                raise _truncated()
-            box_size = int.from_bytes(header[8:16], "big")
-        elif box_size == 0:
-            box_size = size - offset
-        boxes += 1
-        if box_size < 8 or not all(0x20 <= b < 0x7F for b in kind) or boxes > MAX_TOP_LEVEL_BOXES:
-            raise _damaged("top-level box")
-        if offset + box_size > size:
-            raise _truncated()
-        seen_moov = seen_moov or kind == b"moov"
-        offset += box_size
-    if not seen_moov:
-        raise _truncated()
-
-
-def _read_vint(fh: BinaryIO) -> tuple[int, bool] | None:
-    """An EBML variable-length integer and whether it means "unknown size"."""
-    first = fh.read(1)
-    if not first or first[0] == 0:
-        return None
-    length = 8 - first[0].bit_length() + 1
-    rest = fh.read(length - 1)
-    if len(rest) < length - 1:
-        return None
-    value = first[0] & (0xFF >> length)
-    for byte in rest:
-        value = (value << 8) | byte
-    return value, value == (1 << (7 * length)) - 1
-
-
-def _check_matroska(fh: BinaryIO, size: int) -> None:
-    """The EBML header and the Segment it announces must fit in the file."""
-    fh.seek(len(EBML_MAGIC))
-    header = _read_vint(fh)
-    if header is None:
-        raise _truncated()
-    fh.seek(header[0], os.SEEK_CUR)
-    if fh.read(4) != MATROSKA_SEGMENT_ID:
-        raise _truncated() if fh.tell() >= size else _damaged("no Matroska segment")
-    segment = _read_vint(fh)
-    if segment is None:
-        raise _truncated()
-    segment_size, unknown = segment
-    if not unknown and fh.tell() + segment_size > size:
-        raise _truncated()
 
 
 # ffprobe.
