@@ -7,7 +7,6 @@ Create Date: 2026-11-26 06:49:56.425769
 
 from alembic import op
 import sqlalchemy as sa
-import lms.core.db
 
 
 revision = '0004'
