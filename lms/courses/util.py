@@ -8,8 +8,9 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Select, case, func, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import defer, joinedload, selectinload
 
+from lms.core.i18n import CONTENT_LANGS
 from lms.courses.models import (
     Course,
     CourseStatus,
@@ -202,11 +203,15 @@ class Outline:
         return sum((i.lesson.credit_hours for i in self.items if i.completed), Decimal("0"))
 
 
+#: An outline lists lessons, never their text: a long course's bodies stay in the database.
+_LESSON_BODIES = tuple(defer(getattr(Lesson, f"body_{lang}")) for lang in CONTENT_LANGS)
+
+
 def outline(course: Course, enrolment: Enrolment | None, *, include_unpublished: bool = False
             ) -> Outline:
     """The syllabus of ``course`` for a learner (or for a preview when ``enrolment`` is None)."""
     stmt = (select(Lesson).where(Lesson.course_id == course.id)
-            .options(joinedload(Lesson.section))
+            .options(joinedload(Lesson.section), *_LESSON_BODIES)
             .order_by(Lesson.section_position, Lesson.position))
     if not include_unpublished:
         stmt = stmt.where(Lesson.is_published.is_(True))
