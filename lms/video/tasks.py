@@ -25,25 +25,31 @@ from lms.video.probe import VideoRejected, probe_video
 from lms.video.transcode import TranscodeFailed, transcode
 
 
-def _note(video_id: int, **values: Any) -> None:
+# A video is known by its id and its renditions key together: the row may be deleted while
+# its job runs (a learner removes the evidence it was made of), and SQLite hands a deleted
+# row's id to the next video. The key is new for every video, so it is never mistaken.
+
+
+def _note(video_id: int, out_key: str, **values: Any) -> None:
     """Write the video's progress through the pipeline where watchers see it now."""
     with db.independent_session() as s:
-        s.execute(update(Video).where(Video.id == video_id).values(**values))
+        s.execute(update(Video).where(Video.id == video_id, Video.renditions_key == out_key)
+                  .values(**values))
 
 
-def _current(video_id: int) -> Video | None:
+def _current(video_id: int, out_key: str) -> Video | None:
     """The video as it is now, locked for the result (the states noted meanwhile were
-    written by other sessions); None if it was deleted meanwhile (a learner removed the
-    evidence it was made of)."""
-    return db.session.get(Video, video_id, populate_existing=True, with_for_update=True)
+    written by other sessions); None if it was deleted meanwhile."""
+    video = db.session.get(Video, video_id, populate_existing=True, with_for_update=True)
+    return video if video is not None and video.renditions_key == out_key else None
 
 
 @job(operations.TRANSCODE_JOB)
 def transcode_video(ctx: JobContext, video_id: int) -> dict[str, Any]:
     """Probe, then transcode an uploaded video; nothing reaches ffmpeg before the probe."""
     video = db.session.get(Video, video_id)
-    if video is None:
-        raise JobFailed(_l("The video was deleted before it could be prepared."))
+    if video is None:  # removed before its turn came: there is nothing left to do
+        return {"state": "deleted"}
     if video.state in (VideoState.READY, VideoState.REJECTED):
         return {"state": video.state.value}  # a duplicate delivery of finished work
     if not video.source_key or not storage().exists(video.source_key):
@@ -53,18 +59,18 @@ def transcode_video(ctx: JobContext, video_id: int) -> dict[str, Any]:
     out_key = video.renditions_key
     out_dir = storage().path(out_key)
 
-    _note(video_id, state=VideoState.PROBING)
+    _note(video_id, out_key, state=VideoState.PROBING)
     try:
         probe = probe_video(source, util.probe_limits())
     except VideoRejected as rejected:
         ctx.begin_write()
-        current = _current(video_id)
+        current = _current(video_id, out_key)
         if current is None:
             return {"state": "deleted"}
         operations.reject_video(current, rejected)
         return {"state": "rejected", "code": rejected.code}
 
-    _note(video_id, state=VideoState.TRANSCODING, probe=asdict(probe),
+    _note(video_id, out_key, state=VideoState.TRANSCODING, probe=asdict(probe),
           duration_s=probe.duration_s)
     config = current_app.config
     try:
@@ -73,13 +79,14 @@ def transcode_video(ctx: JobContext, video_id: int) -> dict[str, Any]:
                            preset=config["VIDEO_X264_PRESET"])
     except TranscodeFailed as failed:
         if ctx.attempt >= db.session.get(Job, ctx.job_id).max_attempts:
-            _note(video_id, state=VideoState.FAILED, problem=operations.problem_of(failed),
+            _note(video_id, out_key, state=VideoState.FAILED,
+                  problem=operations.problem_of(failed),
                   problem_code="transcode")
             raise JobFailed(failed.reason, failed.detail) from None
         raise  # retried; the next attempt starts again from the source
 
     ctx.begin_write()
-    current = _current(video_id)
+    current = _current(video_id, out_key)
     if current is None:  # nobody will play what was just written
         storage().delete(out_key)
         return {"state": "deleted"}

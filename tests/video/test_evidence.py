@@ -192,3 +192,34 @@ def test_an_evidence_video_removed_while_it_is_transcoded_leaves_no_files(make, 
     database.session.expire_all()
     assert database.session.get(Video, video_id) is None
     assert not renditions.exists()
+
+
+def test_a_transcode_never_finishes_onto_a_new_video_that_took_the_removed_ones_id(
+        make, login_as, media, monkeypatch):
+    """SQLite gives a deleted row's id to the next row: the job must know its video by more
+    than the id, or the learner's next upload would be marked ready with the old files."""
+    from lms.video import tasks
+
+    evidence = send_evidence(make, login_as, media["lesson_360p.mp4"].read_bytes(), "w.mp4")
+    video_id = evidence.meta["video"]
+    old = database.session.get(Video, video_id)
+    institution_id, old_renditions = old.institution_id, storage().path(old.renditions_key)
+    real_transcode = tasks.transcode
+
+    def transcode_while_the_id_is_reused(*args, **kwargs):
+        result = real_transcode(*args, **kwargs)
+        with database.independent_session() as s:  # removed, and the next upload gets its id
+            s.execute(delete(Video).where(Video.id == video_id))
+            s.add(Video(id=video_id, institution_id=institution_id, title="the right one",
+                        filename="right.mp4", size_bytes=1, state=VideoState.UPLOADED,
+                        origin=VideoOrigin.EVIDENCE, source_key="evidence/right.mp4",
+                        renditions_key="videos/right/hls"))
+        return result
+
+    monkeypatch.setattr(tasks, "transcode", transcode_while_the_id_is_reused)
+    run_queued_jobs()
+    database.session.expire_all()
+    newcomer = database.session.get(Video, video_id)
+    assert (newcomer.title, newcomer.state) == ("the right one", VideoState.UPLOADED)
+    assert newcomer.renditions is None and newcomer.source_key == "evidence/right.mp4"
+    assert not old_renditions.exists()
