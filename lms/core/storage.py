@@ -135,6 +135,7 @@ def send_media(key: str, *, mimetype: str, download_name: str | None = None,
 # --- deleting files together with the rows that point at them ---------------------
 
 _DOOMED = "lms_doomed_keys"
+_PROVISIONAL = "lms_provisional_keys"
 
 
 def delete_after_commit(key: str | None) -> None:
@@ -149,19 +150,37 @@ def delete_after_commit(key: str | None) -> None:
         db.session().info.setdefault(_DOOMED, []).append(key)
 
 
-def _delete_doomed(session: Session) -> None:
-    if session.in_nested_transaction():  # a SAVEPOINT released: the work is not done yet
-        return
-    for key in session.info.pop(_DOOMED, []):
+def delete_after_rollback(key: str | None) -> None:
+    """Delete a file just written for the current unit of work if it rolls back.
+
+    The rows that would have named it are gone then, and nobody else knows the
+    file; once the unit of work commits, it is kept.
+    """
+    from lms.extensions import db
+
+    if key:
+        db.session().info.setdefault(_PROVISIONAL, []).append(key)
+
+
+def _delete(keys: list[str]) -> None:
+    for key in keys:
         try:
             storage().delete(key)
         except (OSError, ValueError):
             log.exception("could not delete %s", key)
 
 
+def _delete_doomed(session: Session) -> None:
+    if session.in_nested_transaction():  # a SAVEPOINT released: the work is not done yet
+        return
+    session.info.pop(_PROVISIONAL, None)
+    _delete(session.info.pop(_DOOMED, []))
+
+
 def _forget_doomed(session: Session) -> None:
     if not session.in_nested_transaction():
         session.info.pop(_DOOMED, None)
+        _delete(session.info.pop(_PROVISIONAL, []))
 
 
 if not event.contains(Session, "after_commit", _delete_doomed):

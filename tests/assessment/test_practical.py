@@ -357,3 +357,61 @@ def test_a_titled_stage_heading_is_one_sentence_for_translators(work, app):
     client, _learner, course, lesson, _task = work(stages=("Sketch", "Paint"))
     page = client.get(f"/courses/{course.id}/lessons/{lesson.id}").text
     assert "<h2>⟦Stage 1: Sketch⟧</h2>" in page and "<h2>⟦Stage 2: Paint⟧</h2>" in page
+
+
+# --- files kept and files cleaned up --------------------------------------------------------
+
+def upload_pdf(client) -> int:
+    """A PDF sent through the resumable upload and completed; its upload id."""
+    started = client.post("/uploads/", json={"purpose": "evidence", "filename": "plan.pdf",
+                                             "size": len(PDF)}).json
+    client.put(f"/uploads/{started['id']}?offset=0", data=PDF, headers={
+        "X-CSRFToken": client.csrf_token(), "Content-Type": "application/octet-stream"})
+    assert client.post(f"/uploads/{started['id']}/complete").json["state"] == "complete"
+    return started["id"]
+
+
+def test_a_stage_that_is_not_open_keeps_the_uploaded_file_for_later(work, make, login_as):
+    from lms.uploads.models import Upload
+
+    client, learner, course, _lesson, task = work(stages=("Sketch", "Colouring"))
+    sketch, colouring = task.stages
+    upload_id = upload_pdf(client)
+    page = client.post(f"/practical/stages/{colouring.id}/evidence",
+                       data={"upload_id": upload_id}, follow_redirects=True)
+    assert "Finish the earlier stages first." in page.text
+    database.session.expire_all()
+    upload = database.session.get(Upload, upload_id)
+    assert storage().exists(upload.key)  # a weak network need not send it again
+    page = client.post(f"/practical/stages/{sketch.id}/evidence",
+                       data={"upload_id": upload_id}, follow_redirects=True)
+    assert "The file is added" in page.text
+
+
+def test_an_upload_whose_bytes_are_gone_is_refused_with_a_message(work):
+    from lms.uploads.models import Upload
+
+    client, _learner, _course, _lesson, task = work()
+    upload_id = upload_pdf(client)
+    storage().delete(database.session.get(Upload, upload_id).key)
+    page = client.post(f"/practical/stages/{task.stages[0].id}/evidence",
+                       data={"upload_id": upload_id}, follow_redirects=True)
+    assert page.status_code == 200
+    assert "The uploaded file is no longer there; please send it again." in page.text
+    assert database.session.scalar(select(Evidence.id)) is None
+
+
+def test_an_evidence_copy_is_deleted_when_its_unit_of_work_rolls_back(work):
+    from lms.courses.operations import find_enrolment
+    from lms.uploads import operations as uploads
+
+    _client, learner, course, _lesson, task = work()
+    upload = uploads.store_file(learner, purpose="evidence", filename="plan.pdf",
+                                stream=io.BytesIO(PDF), size=len(PDF))
+    upload = uploads.claim_upload(upload.id, learner, "evidence")
+    evidence = evidence_ops.add_evidence(learner, find_enrolment(learner, course),
+                                         task.stages[0], upload)
+    copy = storage().path(evidence.key)
+    assert copy.is_file()
+    database.session.rollback()
+    assert not copy.exists()

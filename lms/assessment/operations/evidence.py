@@ -22,7 +22,7 @@ from lms.assessment.models import Evidence, PracticalStage, SubmissionState
 from lms.assessment.operations.practical import draft_for
 from lms.core.errors import UserError
 from lms.core.files import clean_image, clean_pdf
-from lms.core.storage import delete_after_commit, storage
+from lms.core.storage import delete_after_commit, delete_after_rollback, storage
 from lms.courses.models import Enrolment, EnrolmentStatus
 from lms.extensions import db
 from lms.uploads.models import Upload
@@ -110,12 +110,18 @@ def add_evidence(user: User, enrolment: Enrolment, stage: PracticalStage,
         raise Forbidden()
     store = storage()
     name = upload.filename.rsplit("/", 1)[-1][:200] or "file"
+    # Before the file is looked at: a refusal here is about the stage, not the file, which
+    # stays uploaded for the learner to attach once they may.
+    draft = draft_for(user, enrolment, stage)
+    if not store.exists(upload.key):
+        raise UserError(_l("The uploaded file is no longer there; please send it again."),
+                        "file")
     try:
-        draft = draft_for(user, enrolment, stage)
         if upload.content_type in VIDEO_TYPES:
             kind, content_type = "video", upload.content_type
             key = store.new_key("evidence", VIDEO_TYPES[content_type])
             _link(store.path(upload.key), store.path(key))
+            delete_after_rollback(key)
             size = store.size(key)
         elif upload.content_type in IMAGE_TYPES | {"application/pdf"}:
             if upload.size > DOCUMENT_MAX_BYTES:
@@ -125,6 +131,7 @@ def add_evidence(user: User, enrolment: Enrolment, stage: PracticalStage,
                 store.path(upload.key).read_bytes(), upload.content_type)
             key = store.new_key("evidence", extension)
             store.save_bytes(key, data)
+            delete_after_rollback(key)
             size = len(data)
             if not name.lower().endswith(extension):
                 name = name.rsplit(".", 1)[0] + extension
@@ -154,6 +161,8 @@ def remove_evidence(user: User, evidence: Evidence) -> None:
     submission = evidence.submission
     if submission.user_id != user.id:
         raise Forbidden()
+    # Locked until the commit: a submission sent from another tab meanwhile keeps its files.
+    db.session.refresh(submission, with_for_update=True)
     if submission.state != SubmissionState.DRAFT:
         raise UserError(_l("Files of a submission that was sent stay as they were."))
     if evidence.kind == "video":

@@ -182,7 +182,8 @@ def draft_for(user: User, enrolment: Enrolment, stage: PracticalStage) -> Submis
 
     Two requests may both find no draft (two files sent at once from two tabs);
     the second insert then breaks the unique (stage, user, number) in its
-    savepoint, and the draft the first one made is read again.
+    savepoint, and the draft the first one made is read again. A draft found
+    is locked until the caller commits.
     """
     for _attempt in range(2):
         submissions = submissions_of(user, stage)
@@ -193,6 +194,12 @@ def draft_for(user: User, enrolment: Enrolment, stage: PracticalStage) -> Submis
             raise UserError(_l("Finish the earlier stages first."))
         draft = next((s for s in submissions if s.state == SubmissionState.DRAFT), None)
         if draft is not None:
+            # Locked until the commit, so a file added or removed in another tab cannot
+            # slip past a submission sent meanwhile (PostgreSQL; SQLite's units of work
+            # that write hold the database's write lock anyway).
+            db.session.refresh(draft, with_for_update=True)
+            if draft.state != SubmissionState.DRAFT:
+                continue
             return draft
         try:
             with db.session.begin_nested():
