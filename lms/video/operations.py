@@ -298,12 +298,14 @@ def record_watch(enrolment: Enrolment, lesson: Lesson, video: Video, segments: A
     once whatever was playing. The lesson completes when the unique watched
     seconds cover the threshold of the video's duration.
     """
-    now = now or utcnow()
     config = current_app.config
     duration = video.duration_s or 0.0
     if not video.is_ready or duration <= 0:
         raise UserError(_l("This video cannot be played yet."))
     clock = _locked_clock(enrolment.user_id)
+    # Read once the clock is ours: a report that waited for the lock behind another tab's
+    # is timed after it, not before (which would count it as overtaken).
+    now = now or utcnow()
     record = _locked_record(enrolment.user_id, lesson.id, video.id)
     state = WatchState(intervals=WatchState.from_dict(record.state or {}).intervals,
                        last_report_at=clock.last_report_at, carry_s=clock.carry_s)

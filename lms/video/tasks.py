@@ -24,7 +24,6 @@ from lms.video.models import Video, VideoState
 from lms.video.probe import VideoRejected, probe_video
 from lms.video.transcode import TranscodeFailed, transcode
 
-
 # A video is known by its id and its renditions key together: the row may be deleted while
 # its job runs (a learner removes the evidence it was made of), and SQLite hands a deleted
 # row's id to the next video. The key is new for every video, so it is never mistaken.

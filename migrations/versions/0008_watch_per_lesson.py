@@ -2,9 +2,11 @@
 
 Hours are credited per lesson, so a video reused in two lessons is watched for
 each; and a learner earns wall-clock time once, whatever plays in their tabs.
-Existing records are given to each lesson that plays their video in a course
-the learner is enrolled in (what they watched stays theirs), and each learner's
-clock starts from their latest report.
+An existing record goes to the lessons that play its video where the learner's
+progress shows they watched (one viewing credited in several lessons stays as it
+was credited, and never opens a lesson it was not watched in), else to the first
+lesson playing it in a course they enrolled in; each learner's clock starts from
+their latest report.
 
 Revision ID: 0008
 Revises: 0007
@@ -35,12 +37,20 @@ clocks = sa.table(
 
 
 def _give_records_to_lessons(conn) -> None:
-    lessons_of = {}
-    for video_id, user_id, lesson_id in conn.execute(sa.text(
-            "SELECT vl.video_id, e.user_id, vl.lesson_id FROM video_lessons vl "
+    playing, watched = {}, {}
+    for video_id, user_id, lesson_id, seen in conn.execute(sa.text(
+            "SELECT vl.video_id, e.user_id, vl.lesson_id, "
+            "  lp.verified_seconds > 0 OR lp.completed_at IS NOT NULL "
+            "FROM video_lessons vl "
             "JOIN lessons l ON l.id = vl.lesson_id "
-            "JOIN enrolments e ON e.course_id = l.course_id ORDER BY vl.lesson_id")):
-        lessons_of.setdefault((user_id, video_id), []).append(lesson_id)
+            "JOIN enrolments e ON e.course_id = l.course_id "
+            "LEFT JOIN lesson_progress lp ON lp.enrolment_id = e.id "
+            "  AND lp.lesson_id = vl.lesson_id "
+            "ORDER BY vl.lesson_id")):
+        playing.setdefault((user_id, video_id), []).append(lesson_id)
+        if seen:
+            watched.setdefault((user_id, video_id), []).append(lesson_id)
+    lessons_of = {key: watched.get(key) or lessons[:1] for key, lessons in playing.items()}
     latest = {}
     for row in conn.execute(sa.select(records)).mappings().all():
         state = row['state'] or {}
@@ -49,7 +59,7 @@ def _give_records_to_lessons(conn) -> None:
             latest[row['user_id']] = max(latest.get(row['user_id'], reported), reported)
         kept = {'intervals': state.get('intervals', [])}
         lessons = lessons_of.get((row['user_id'], row['video_id']), [])
-        if not lessons:  # watched in no lesson the learner is still enrolled in
+        if not lessons:  # its video plays in no lesson of a course the learner enrolled in
             conn.execute(records.delete().where(records.c.id == row['id']))
             continue
         conn.execute(records.update().where(records.c.id == row['id'])

@@ -36,15 +36,18 @@ def test_the_migrations_form_one_line_that_can_be_undone(tmp_path):
     command.upgrade(config, "head")
 
 
-def test_watch_records_move_to_the_lessons_that_play_their_video_and_back(
-        base_config, tmp_path):
-    """0008 gives a learner's record of a video to each lesson playing it in their courses
-    (no watched second is lost), and starts their clock from their latest report."""
+def test_watch_records_move_to_the_lessons_they_were_watched_in_and_back(base_config, tmp_path):
+    """0008 gives a learner's record of a video to the lessons their progress shows they
+    watched it in (else to the first lesson playing it), so no watched second is lost and
+    one viewing opens no new lesson; each learner's clock starts from their latest report."""
+    import json
+
     from alembic import command
     from sqlalchemy import text
 
     from lms import create_app
     from lms.cli import alembic_config
+    from lms.courses import operations as course_ops
     from lms.extensions import db
     from tests.factories import Factories
 
@@ -55,35 +58,46 @@ def test_watch_records_move_to_the_lessons_that_play_their_video_and_back(
                       "SEARCH_INDEX_PATH": str(tmp_path / "search")})
     with app.app_context():
         db.session.remove()
-        # The shape of 0007 is enough for these factories: no watch rows are made by them.
+        # The shape of 0007 is enough for these factories: they make no watch rows.
         make = Factories(db.session)
         video = make.video(duration=100.0)
         first_course, first = make.video_course(video=video)
         second_course, second = make.video_course(video=video)
-        learner = make.learner()
-        make.enrolment(learner, first_course)
-        make.enrolment(learner, second_course)
-        ids = {"user": learner.id, "video": video.id}
+        both, neither = make.learner(), make.learner()
+        for learner in (both, neither):
+            for course in (first_course, second_course):
+                make.enrolment(learner, course)
+        for lesson, course in ((first, first_course), (second, second_course)):
+            course_ops.progress_for(course_ops.find_enrolment(both, course),
+                                    lesson).verified_seconds = 42
         db.session.commit()
-        db.session.execute(text(
-            "INSERT INTO video_watch_records (user_id, video_id, state, watched_s, position_s,"
-            " updated_at) VALUES (:user, :video, :state, 42.0, 42.0, CURRENT_TIMESTAMP)"),
-            {**ids, "state": '{"intervals": [[0.0, 42.0]], "last_report_at": 1700000000.0,'
-                             ' "carry_s": 3.0}'})
+        for learner, reported in ((both, 1700000000.0), (neither, 1700000100.0)):
+            db.session.execute(text(
+                "INSERT INTO video_watch_records (user_id, video_id, state, watched_s,"
+                " position_s, updated_at) VALUES (:user, :video, :state, 42.0, 42.0,"
+                " CURRENT_TIMESTAMP)"),
+                {"user": learner.id, "video": video.id,
+                 "state": json.dumps({"intervals": [[0.0, 42.0]], "last_report_at": reported,
+                                      "carry_s": 3.0})})
         db.session.commit()
+        ids = {"both": both.id, "neither": neither.id}
         db.session.remove()
 
         command.upgrade(config, "0008")
         rows = db.session.execute(text(
-            "SELECT lesson_id, watched_s, state FROM video_watch_records ORDER BY lesson_id"
-        )).all()
-        assert [(r.lesson_id, r.watched_s) for r in rows] == [(first.id, 42.0), (second.id, 42.0)]
+            "SELECT user_id, lesson_id, watched_s, state FROM video_watch_records"
+            " ORDER BY user_id, lesson_id")).all()
+        assert [(r.user_id, r.lesson_id, r.watched_s) for r in rows] == [
+            (ids["both"], first.id, 42.0), (ids["both"], second.id, 42.0),
+            (ids["neither"], first.id, 42.0)]
         assert all('"intervals"' in r.state and "last_report_at" not in r.state for r in rows)
-        clock = db.session.execute(text("SELECT * FROM video_watch_clocks")).one()
-        assert (clock.user_id, clock.last_report_at) == (learner.id, 1700000000.0)
+        clocks = db.session.execute(text(
+            "SELECT user_id, last_report_at FROM video_watch_clocks ORDER BY user_id")).all()
+        assert [tuple(c) for c in clocks] == [(ids["both"], 1700000000.0),
+                                              (ids["neither"], 1700000100.0)]
         db.session.remove()
 
         command.downgrade(config, "0007")
         assert db.session.execute(text(
-            "SELECT count(*) FROM video_watch_records")).scalar() == 1
+            "SELECT count(*) FROM video_watch_records")).scalar() == 2
         db.session.remove()
