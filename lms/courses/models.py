@@ -304,3 +304,22 @@ class LessonProgress(Base):
 
     enrolment: Mapped[Enrolment] = relationship()
     lesson: Mapped[Lesson] = relationship()
+
+
+class StudyClock(Base):
+    """One learner's clock for verified study time, shared by everything they study.
+
+    A learner studies one thing at a time: reading in one tab while a video
+    plays in another, or two videos at once, earns the time that passed once.
+    Every credit of study time (a reading report, a watch report) locks this
+    row first, takes its time from it and moves it on.
+    """
+
+    __tablename__ = "study_clocks"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    #: Server time (epoch seconds) of the learner's last credited study report.
+    last_report_at: Mapped[float | None]
+    #: Time earned and not yet spent on watching (``lms.video.watch``).
+    carry_s: Mapped[float] = mapped_column(default=0.0)

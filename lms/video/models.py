@@ -168,19 +168,3 @@ class WatchRecord(Base):
     position_s: Mapped[float] = mapped_column(default=0.0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
-
-class WatchClock(Base):
-    """One learner's wall clock for watching, shared by every video and lesson.
-
-    A learner watches one thing at a time: two videos playing in two tabs earn
-    the time that passed once, not twice. Locked before any watch record.
-    """
-
-    __tablename__ = "video_watch_clocks"
-
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
-                                         primary_key=True)
-    #: Server time (epoch seconds) of the learner's last accepted report.
-    last_report_at: Mapped[float | None]
-    #: Wall-clock time earned and not yet spent on credit.
-    carry_s: Mapped[float] = mapped_column(default=0.0)

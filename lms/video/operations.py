@@ -39,7 +39,6 @@ from lms.video.models import (
     VideoLesson,
     VideoOrigin,
     VideoState,
-    WatchClock,
     WatchRecord,
 )
 from lms.video.probe import ProbeResult, VideoRejected
@@ -292,17 +291,18 @@ def record_watch(enrolment: Enrolment, lesson: Lesson, video: Video, segments: A
                  position_s: float | None = None, now: datetime | None = None) -> WatchReport:
     """Merge a player's report of played segments into the learner's record of the lesson.
 
-    The learner's watch clock, then the lesson's record, are locked from load to
-    store, so reports from two tabs (of one video or of two) are merged one
-    after the other: the same seconds count once, and time that passed counts
-    once whatever was playing. The lesson completes when the unique watched
-    seconds cover the threshold of the video's duration.
+    The learner's study clock, then the lesson's record, are locked from load to
+    store, so reports from two tabs (of one video or of two, or a video and a
+    text being read) are merged one after the other: the same seconds count
+    once, and time that passed counts once whatever was playing. The lesson
+    completes when the unique watched seconds cover the threshold of the
+    video's duration.
     """
     config = current_app.config
     duration = video.duration_s or 0.0
     if not video.is_ready or duration <= 0:
         raise UserError(_l("This video cannot be played yet."))
-    clock = _locked_clock(enrolment.user_id)
+    clock = course_operations.study_clock(enrolment.user_id)
     # Read once the clock is ours: a report that waited for the lock behind another tab's
     # is timed after it, not before (which would count it as overtaken).
     now = now or utcnow()
@@ -351,12 +351,6 @@ def _locked(stmt: Any, row: Any) -> Any:
             pass
         found = db.session.scalar(stmt)
     return found
-
-
-def _locked_clock(user_id: int) -> WatchClock:
-    """The learner's watch clock, created if need be, locked until the commit."""
-    return _locked(select(WatchClock).where(WatchClock.user_id == user_id),
-                   WatchClock(user_id=user_id, carry_s=0.0))
 
 
 def _locked_record(user_id: int, lesson_id: int, video_id: int) -> WatchRecord:

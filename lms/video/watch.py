@@ -2,13 +2,14 @@
 
 The player reports the segments it has played (``[(start, end), ...]`` in media
 seconds). The server keeps, per learner and lesson, the merged intervals already
-credited, and per learner one clock: when they last reported on anything and a
-small allowance carried from one report to the next. Pure functions: the caller
+credited, and per learner one study clock (``courses.models.StudyClock``, shared
+with reading): when they last reported on anything and a small allowance
+carried from one report to the next. Pure functions: the caller
 loads a :class:`WatchState` from both, calls :func:`credit_report` with the
 server's clock while holding locks on both rows, and stores the new state.
 
 The rule is a bank of wall-clock time. Every second since the learner's
-previous report on any video (from any tab or device) is paid into the bank,
+previous study report (from any tab or device) is paid into the bank,
 which holds at most ``max_carry_s``; a report may spend from it no more than the
 time since the previous report plus ``tolerance_s``. So one report never earns
 more than its elapsed time plus the tolerance (the rule of the design), over

@@ -92,7 +92,7 @@ def test_watch_records_move_to_the_lessons_they_were_watched_in_and_back(base_co
             (ids["neither"], first.id, 42.0)]
         assert all('"intervals"' in r.state and "last_report_at" not in r.state for r in rows)
         clocks = db.session.execute(text(
-            "SELECT user_id, last_report_at FROM video_watch_clocks ORDER BY user_id")).all()
+            "SELECT user_id, last_report_at FROM study_clocks ORDER BY user_id")).all()
         assert [tuple(c) for c in clocks] == [(ids["both"], 1700000000.0),
                                               (ids["neither"], 1700000100.0)]
         db.session.remove()

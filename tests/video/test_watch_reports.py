@@ -243,3 +243,33 @@ def test_two_videos_played_at_once_earn_one_wall_clock_between_them(clock, make,
                 .filter_by(user_id=learner.id))
     assert total <= 300 + 2 * TOLERANCE  # five minutes of clock, not ten of video
     assert total >= 300 - TOLERANCE  # and the clock that passed is not lost
+
+
+def test_reading_in_one_tab_while_a_video_plays_in_another_earns_the_time_once(
+        clock, make, login_as, monkeypatch):
+    """One learner, one clock: watching and reading share the time that passes."""
+    monkeypatch.setattr("lms.courses.controllers.learning.utcnow", clock)
+    video_course, video_lesson = make.video_course(video=make.video(duration=600.0))
+    text_course = make.course(lessons=1)
+    text_lesson = text_course.sections[0].lessons[0]
+    text_lesson.min_reading_seconds = 600
+    database.session.commit()
+    learner = make.learner()
+    make.enrolment(learner, video_course)
+    make.enrolment(learner, text_course)
+    client = login_as(learner)
+    watch = f"/courses/{video_course.id}/lessons/{video_lesson.id}/video/watch"
+    reading = f"/courses/{text_course.id}/lessons/{text_lesson.id}/reading"
+
+    client.get(f"/courses/{text_course.id}/lessons/{text_lesson.id}")  # the reading tab
+    client.post(watch, json={"segments": []})  # the video tab starts playing
+    for second in range(10, 121, 10):
+        clock.advance(5)
+        client.post(reading, headers={"Accept": "application/json"})
+        clock.advance(5)
+        client.post(watch, json={"segments": [[0, second]]})
+    database.session.expire_all()
+    watched = database.session.query(WatchRecord).filter_by(user_id=learner.id).one().watched_s
+    read = database.session.query(LessonProgress).filter_by(lesson_id=text_lesson.id).one()
+    assert watched + read.verified_seconds <= 120 + TOLERANCE  # two minutes passed, once
+    assert watched + read.verified_seconds >= 120 - TOLERANCE

@@ -29,6 +29,7 @@ from lms.courses.operations.learning import (
     note_view,
     progress_for,
     record_reading,
+    study_clock,
     touch,
     withdraw,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "check_occupation_code", "complete_lesson", "delete_lesson", "enrol", "find_enrolment",
     "is_course_completed", "note_attachment_opened", "note_view", "progress_for",
     "publish_course", "publish_problems", "record_reading", "reorder", "save_course",
-    "save_lesson", "save_section", "set_instructors", "set_prerequisites", "touch",
+    "save_lesson", "save_section", "set_instructors", "set_prerequisites", "study_clock",
+    "touch",
     "unpublish_course", "withdraw",
 ]

@@ -25,6 +25,7 @@ from lms.courses.models import (
     EnrolmentStatus,
     Lesson,
     LessonProgress,
+    StudyClock,
 )
 from lms.extensions import db
 from lms.users.models import User
@@ -125,26 +126,51 @@ def _viewed_since(lesson: Lesson) -> datetime | None:
     return None
 
 
-def record_reading(progress: LessonProgress, now: datetime, lesson: Lesson | None = None) -> int:
-    """Credit the time since the learner's last view or reading report as reading, capped.
+def study_clock(user_id: int) -> StudyClock:
+    """The learner's study clock, created if need be, locked until the commit.
 
-    A learner has one reading clock: the latest reading report on any of
-    their lessons, or the page view remembered in the session. So reading in
-    two tabs counts once, and reports sent for many lessons at once share the
-    same minutes instead of multiplying them. From a browser (``lesson``
-    given), only the lesson the learner last opened earns time: a report for
-    a page never opened, or left for another, credits nothing and moves no clock.
+    Lock it before any row of what is being studied, so every kind of study
+    takes its locks in one order. PostgreSQL locks the row; on SQLite a unit
+    of work that writes holds the database's write lock from its start.
     """
+    stmt = (select(StudyClock).where(StudyClock.user_id == user_id)
+            .with_for_update().execution_options(populate_existing=True))
+    clock = db.session.scalar(stmt)
+    if clock is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(StudyClock(user_id=user_id, carry_s=0.0))
+        except IntegrityError:  # another tab created it first
+            pass
+        clock = db.session.scalar(stmt)
+    return clock
+
+
+def record_reading(progress: LessonProgress, now: datetime, lesson: Lesson | None = None) -> int:
+    """Credit the time since the learner's last view or study report as reading, capped.
+
+    A learner has one study clock (:func:`study_clock`): the latest reading
+    or watch report on anything, besides the latest reading report on any of
+    their lessons and the page view remembered in the session. So reading in
+    two tabs, or reading while a video plays in another, counts the time once,
+    and reports sent for many lessons at once share the same minutes instead
+    of multiplying them. From a browser (``lesson`` given), only the lesson the
+    learner last opened earns time: a report for a page never opened, or left
+    for another, credits nothing and moves no clock.
+    """
+    enrolment = db.session.get(Enrolment, progress.enrolment_id)
+    clock = study_clock(enrolment.user_id)
     db.session.refresh(progress, with_for_update=True)  # two tabs report one at a time
     viewed = _viewed_since(lesson) if lesson is not None else None
     if lesson is not None and viewed is None:
         return 0
-    enrolment = db.session.get(Enrolment, progress.enrolment_id)
     latest_report = db.session.scalar(
         select(func.max(LessonProgress.viewed_at)).join(
             Enrolment, Enrolment.id == LessonProgress.enrolment_id)
         .where(Enrolment.user_id == enrolment.user_id))
-    anchors = [t for t in (progress.viewed_at, viewed, latest_report) if t]
+    studied = (datetime.fromtimestamp(clock.last_report_at, UTC)
+               if clock.last_report_at is not None else None)
+    anchors = [t for t in (progress.viewed_at, viewed, latest_report, studied) if t]
     credit = 0
     if anchors:
         elapsed = (now - max(anchors)).total_seconds()
@@ -156,6 +182,9 @@ def record_reading(progress: LessonProgress, now: datetime, lesson: Lesson | Non
                            .execution_options(synchronize_session=False))
         set_committed_value(progress, "verified_seconds", progress.verified_seconds + credit)
     progress.viewed_at = now
+    if clock.last_report_at is None or now.timestamp() > clock.last_report_at:
+        # The time up to now is spent on reading: a video in another tab starts from here.
+        clock.last_report_at, clock.carry_s = now.timestamp(), 0.0
     if lesson is not None and has_request_context():
         session[_VIEW_KEY] = [lesson.id, int(now.timestamp())]
     db.session.flush()

@@ -1,7 +1,8 @@
-"""watch records per lesson, and one watch clock per learner
+"""watch records per lesson, and one study clock per learner
 
 Hours are credited per lesson, so a video reused in two lessons is watched for
-each; and a learner earns wall-clock time once, whatever plays in their tabs.
+each; and a learner earns wall-clock time once, whatever plays or is read in
+their tabs (reading and watching share the clock).
 An existing record goes to the lessons that play its video where the learner's
 progress shows they watched (one viewing credited in several lessons stays as it
 was credited, and never opens a lesson it was not watched in), else to the first
@@ -30,7 +31,7 @@ records = sa.table(
     sa.column('position_s', sa.Double), sa.column('updated_at', sa.DateTime),
 )
 clocks = sa.table(
-    'video_watch_clocks',
+    'study_clocks',
     sa.column('user_id', sa.Integer), sa.column('last_report_at', sa.Double),
     sa.column('carry_s', sa.Double),
 )
@@ -75,12 +76,12 @@ def _give_records_to_lessons(conn) -> None:
 
 
 def upgrade() -> None:
-    op.create_table('video_watch_clocks',
+    op.create_table('study_clocks',
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('last_report_at', sa.Double(), nullable=True),
     sa.Column('carry_s', sa.Double(), nullable=False),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_video_watch_clocks_user_id_users'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('user_id', name=op.f('pk_video_watch_clocks'))
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_study_clocks_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('user_id', name=op.f('pk_study_clocks'))
     )
     with op.batch_alter_table('video_watch_records', schema=None) as batch_op:
         batch_op.add_column(sa.Column('lesson_id', sa.Integer(), nullable=True))
@@ -114,4 +115,4 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_video_watch_records_lesson_id'))
         batch_op.drop_column('lesson_id')
         batch_op.create_unique_constraint(batch_op.f('uq_video_watch_records_user_id_video_id'), ['user_id', 'video_id'])
-    op.drop_table('video_watch_clocks')
+    op.drop_table('study_clocks')
