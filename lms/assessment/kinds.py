@@ -12,6 +12,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from lms.assessment.forms import (
     CriterionForm,
@@ -21,7 +22,7 @@ from lms.assessment.forms import (
     StageForm,
     SubmitWorkForm,
 )
-from lms.assessment.models import EVIDENCE_KINDS, Quiz, Selection
+from lms.assessment.models import EVIDENCE_KINDS, Attempt, Quiz, Selection, Submission
 from lms.assessment.operations import practical, quizzes
 from lms.assessment.util import StageView, categories_with_counts, stage_views
 from lms.courses.kinds import LessonKind, register_kind
@@ -64,6 +65,11 @@ class QuizKind(LessonKind):
     def publish_problems(self, lesson: Lesson) -> list[str]:
         return quizzes.quiz_problems(quizzes.quiz_for(lesson))
 
+    def holds_learner_work(self, lesson: Lesson) -> bool:
+        quiz = quizzes.quiz_for(lesson)
+        return quiz is not None and db.session.scalar(
+            select(Attempt.id).where(Attempt.quiz_id == quiz.id).limit(1)) is not None
+
     def editor_context(self, lesson: Lesson) -> dict[str, Any]:
         """What the lesson editor needs to show the quiz settings form."""
         course = db.session.get(Course, lesson.course_id)
@@ -104,6 +110,11 @@ class PracticalKind(LessonKind):
 
     def publish_problems(self, lesson: Lesson) -> list[str]:
         return practical.task_problems(practical.task_for(lesson))
+
+    def holds_learner_work(self, lesson: Lesson) -> bool:
+        task = practical.task_for(lesson)
+        return task is not None and db.session.scalar(
+            select(Submission.id).where(Submission.task_id == task.id).limit(1)) is not None
 
     def editor_context(self, lesson: Lesson) -> dict[str, Any]:
         """What the lesson editor needs to show the task, its stages and its rubric."""

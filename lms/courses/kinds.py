@@ -51,6 +51,11 @@ class LessonKind:
         """Reasons this lesson cannot be published yet (e.g. no video attached)."""
         return []
 
+    def holds_learner_work(self, lesson: Lesson) -> bool:
+        """Whether learners have left work in the lesson that lesson progress does not
+        show (a quiz attempt, practical evidence): such a lesson is never deleted."""
+        return False
+
 
 LESSON_KINDS: dict[str, LessonKind] = {}
 

@@ -254,7 +254,7 @@ def delete_lesson(actor: User, lesson: Lesson) -> None:
         raise Forbidden()
     started = db.session.scalar(select(func.count(LessonProgress.id))
                                 .where(LessonProgress.lesson_id == lesson.id))
-    if started:
+    if started or kind_of(lesson).holds_learner_work(lesson):
         raise UserError(_l("Learners have started this lesson; unpublish it instead of "
                            "deleting it, so their records stay whole."))
     db.session.delete(lesson)
