@@ -26,8 +26,8 @@ run: install system-deps translations
 test: install-dev system-deps-test translations
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 	@if [ -n "$$LMS_TEST_DATABASE_URL" ]; then \
-	  echo "== The suite again, on PostgreSQL ($$LMS_TEST_DATABASE_URL) =="; \
-	  LMS_TEST_BACKEND=postgresql $(BIN)/python -m pytest -n 2 -m "not e2e" $(PYTEST_ARGS); \
+	  echo "== The suite again on PostgreSQL ($$LMS_TEST_DATABASE_URL): every test that uses the database, browser tests aside =="; \
+	  LMS_TEST_BACKEND=postgresql $(BIN)/python -m pytest -n 2 -m "not e2e and not no_database" $(PYTEST_ARGS); \
 	fi
 
 install: $(STAMPS)/install

@@ -4,7 +4,11 @@ import json
 import unicodedata
 from pathlib import Path
 
+import pytest
+
 from lms.assessment.gift import parse_gift
+
+pytestmark = pytest.mark.no_database
 
 DATA = Path(__file__).parent / "data"
 

@@ -10,6 +10,8 @@ from lms.assessment.formats import ParsedAnswer, ParsedQuestion, clean_text
 from lms.assessment.gift import parse_gift
 from lms.assessment.gift_export import export_gift
 
+pytestmark = pytest.mark.no_database
+
 DATA = Path(__file__).parent / "data"
 
 

@@ -12,6 +12,8 @@ from whoosh.fields import TEXT, Schema
 from lms.search.analysis import analyzer
 from lms.search.query import build_query, clean_query_text
 
+pytestmark = pytest.mark.no_database
+
 # From the seed document (Tibet's 2018 implementation opinions on lifelong training).
 SEED_SENTENCE = "开展唐卡、藏香、传统雕刻等我区民族特色手工艺“以师带徒”培训。"
 SEED_TITLE = "西藏自治区人民政府关于建立推行终身职业技能培训制度的实施意见"

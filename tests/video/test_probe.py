@@ -14,6 +14,8 @@ from lms.video.probe import ProbeLimits, VideoRejected, _judge, probe_video
 # Imported as well as found through conftest, so the tests also run with --noconftest.
 from tests.video.conftest import fresh_upload_dir, generated_media  # noqa: F401
 
+pytestmark = pytest.mark.no_database
+
 LIMITS = ProbeLimits()
 
 

@@ -7,6 +7,8 @@ import pytest
 
 from lms.video.subtitles import SubtitleRejected, parse_subtitles, subtitle_text
 
+pytestmark = pytest.mark.no_database
+
 TIBETAN = "ཐང་ཀ་འབྲི་བའི་སྔོན་ལ་རས་གཞི་གྲ་སྒྲིག་བྱེད།"  # before painting a thangka, prepare the canvas
 CHINESE = "画唐卡之前，先准备好画布。"
 

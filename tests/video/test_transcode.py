@@ -14,6 +14,8 @@ from lms.video.transcode import TranscodeFailed, transcode
 # Imported as well as found through conftest, so the tests also run with --noconftest.
 from tests.video.conftest import generated_media  # noqa: F401
 
+pytestmark = pytest.mark.no_database
+
 
 def source(width: int, height: int) -> ProbeResult:
     return ProbeResult(container="mp4", duration_s=60, width=width, height=height, fps=30,

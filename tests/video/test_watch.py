@@ -18,6 +18,8 @@ from lms.video.watch import (
     merge_intervals,
 )
 
+pytestmark = pytest.mark.no_database
+
 DURATION = 600.0  # a ten-minute thangka lesson
 TOLERANCE = 15.0
 T0 = 1_700_000_000.0  # wall-clock time of the learner's first report
