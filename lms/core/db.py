@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,6 +29,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -244,6 +245,25 @@ class Database:
             raise
         finally:
             write_intent.reset(token)
+
+    def one_or_create(self, stmt: Any, make: Callable[[], Any]) -> Any:
+        """The row ``stmt`` selects, else ``make()``'s new row, added in a savepoint.
+
+        Two units of work (two tabs) may both find nothing; the second insert
+        then breaks a unique constraint inside its savepoint, and the row the
+        first one made is selected instead. A ``stmt`` that locks
+        (``with_for_update``) locks whichever row is returned; a new row is
+        held by this unit of work until it commits.
+        """
+        row = self.session.scalar(stmt)
+        if row is None:
+            try:
+                with self.session.begin_nested():
+                    row = make()
+                    self.session.add(row)
+            except IntegrityError:  # made meanwhile by another unit of work
+                row = self.session.scalar(stmt)
+        return row
 
     def get_or_404(self, model: type, ident: Any) -> Any:
         """The row with primary key ``ident`` or a 404."""

@@ -17,7 +17,6 @@ from typing import Any
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import Forbidden
 
 from lms.core import jobs, signals
@@ -335,28 +334,11 @@ def record_watch(enrolment: Enrolment, lesson: Lesson, video: Video, segments: A
                        progress.completed_at is not None)
 
 
-def _locked(stmt: Any, row: Any) -> Any:
-    """The row ``stmt`` selects, locked until the commit; ``row`` is added first if missing.
-
-    PostgreSQL locks the row (``SELECT … FOR UPDATE``); SQLite has no row locks,
-    but a report's unit of work holds the database's write lock from its start.
-    """
-    stmt = stmt.with_for_update().execution_options(populate_existing=True)
-    found = db.session.scalar(stmt)
-    if found is None:
-        try:
-            with db.session.begin_nested():
-                db.session.add(row)
-        except IntegrityError:  # another tab created it first
-            pass
-        found = db.session.scalar(stmt)
-    return found
-
-
 def _locked_record(user_id: int, lesson_id: int, video_id: int) -> WatchRecord:
     """The learner's record of a lesson's video, created if need be, locked until the commit."""
-    return _locked(select(WatchRecord).where(WatchRecord.user_id == user_id,
-                                             WatchRecord.lesson_id == lesson_id,
-                                             WatchRecord.video_id == video_id),
-                   WatchRecord(user_id=user_id, lesson_id=lesson_id, video_id=video_id,
-                               state={}))
+    return db.one_or_create(
+        select(WatchRecord).where(WatchRecord.user_id == user_id,
+                                  WatchRecord.lesson_id == lesson_id,
+                                  WatchRecord.video_id == video_id)
+        .with_for_update().execution_options(populate_existing=True),
+        lambda: WatchRecord(user_id=user_id, lesson_id=lesson_id, video_id=video_id, state={}))

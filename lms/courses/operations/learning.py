@@ -13,7 +13,6 @@ from typing import Any
 from flask import has_request_context, session
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
 from lms.core import signals
@@ -43,14 +42,8 @@ def enrol(user: User, course: Course) -> Enrolment:
     if missing:
         raise UserError(_l("Complete %(courses)s first.",
                            courses="、".join(c.title for c in missing)))
-    enrolment = find_enrolment(user, course)
-    if enrolment is None:
-        try:
-            with db.session.begin_nested():
-                enrolment = Enrolment(course_id=course.id, user_id=user.id)
-                db.session.add(enrolment)
-        except IntegrityError:  # a second tab enrolled at the same moment
-            enrolment = find_enrolment(user, course)
+    enrolment = db.one_or_create(_enrolment_stmt(user, course),  # two tabs enrol once
+                                 lambda: Enrolment(course_id=course.id, user_id=user.id))
     if enrolment.status == EnrolmentStatus.WITHDRAWN:
         enrolment.status = (EnrolmentStatus.COMPLETED if enrolment.completed_at
                             else EnrolmentStatus.ACTIVE)
@@ -69,10 +62,14 @@ def withdraw(user: User, course: Course) -> None:
     db.session.flush()
 
 
+def _enrolment_stmt(user: User, course: Course) -> Any:
+    return select(Enrolment).where(Enrolment.course_id == course.id,
+                                   Enrolment.user_id == user.id)
+
+
 def find_enrolment(user: User, course: Course) -> Enrolment | None:
     """The learner's enrolment in a course, whatever its status."""
-    return db.session.scalar(select(Enrolment).where(Enrolment.course_id == course.id,
-                                                     Enrolment.user_id == user.id))
+    return db.session.scalar(_enrolment_stmt(user, course))
 
 
 def is_course_completed(user: User, course: Course) -> bool:
@@ -83,17 +80,10 @@ def is_course_completed(user: User, course: Course) -> bool:
 
 def progress_for(enrolment: Enrolment, lesson: Lesson) -> LessonProgress:
     """The learner's progress row for a lesson, created on first use."""
-    stmt = select(LessonProgress).where(LessonProgress.enrolment_id == enrolment.id,
-                                        LessonProgress.lesson_id == lesson.id)
-    progress = db.session.scalar(stmt)
-    if progress is None:
-        try:
-            with db.session.begin_nested():
-                progress = LessonProgress(enrolment_id=enrolment.id, lesson_id=lesson.id)
-                db.session.add(progress)
-        except IntegrityError:
-            progress = db.session.scalar(stmt)
-    return progress
+    return db.one_or_create(
+        select(LessonProgress).where(LessonProgress.enrolment_id == enrolment.id,
+                                     LessonProgress.lesson_id == lesson.id),
+        lambda: LessonProgress(enrolment_id=enrolment.id, lesson_id=lesson.id))
 
 
 def touch(enrolment: Enrolment, now: datetime | None = None) -> None:
@@ -133,17 +123,10 @@ def study_clock(user_id: int) -> StudyClock:
     takes its locks in one order. PostgreSQL locks the row; on SQLite a unit
     of work that writes holds the database's write lock from its start.
     """
-    stmt = (select(StudyClock).where(StudyClock.user_id == user_id)
-            .with_for_update().execution_options(populate_existing=True))
-    clock = db.session.scalar(stmt)
-    if clock is None:
-        try:
-            with db.session.begin_nested():
-                db.session.add(StudyClock(user_id=user_id, carry_s=0.0))
-        except IntegrityError:  # another tab created it first
-            pass
-        clock = db.session.scalar(stmt)
-    return clock
+    return db.one_or_create(
+        select(StudyClock).where(StudyClock.user_id == user_id)
+        .with_for_update().execution_options(populate_existing=True),
+        lambda: StudyClock(user_id=user_id, carry_s=0.0))
 
 
 def record_reading(progress: LessonProgress, now: datetime, lesson: Lesson | None = None) -> int:
