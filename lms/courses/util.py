@@ -203,15 +203,16 @@ class Outline:
         return sum((i.lesson.credit_hours for i in self.items if i.completed), Decimal("0"))
 
 
-#: An outline lists lessons, never their text: a long course's bodies stay in the database.
-_LESSON_BODIES = tuple(defer(getattr(Lesson, f"body_{lang}")) for lang in CONTENT_LANGS)
+#: Loader options that leave lessons' bodies in the database, for queries that list or
+#: check lessons and never show their text (an outline, a video segment).
+LESSON_BODIES_DEFERRED = tuple(defer(getattr(Lesson, f"body_{lang}")) for lang in CONTENT_LANGS)
 
 
 def outline(course: Course, enrolment: Enrolment | None, *, include_unpublished: bool = False
             ) -> Outline:
     """The syllabus of ``course`` for a learner (or for a preview when ``enrolment`` is None)."""
     stmt = (select(Lesson).where(Lesson.course_id == course.id)
-            .options(joinedload(Lesson.section), *_LESSON_BODIES)
+            .options(joinedload(Lesson.section), *LESSON_BODIES_DEFERRED)
             .order_by(Lesson.section_position, Lesson.position))
     if not include_unpublished:
         stmt = stmt.where(Lesson.is_published.is_(True))

@@ -12,7 +12,7 @@ from sqlalchemy.orm import defer
 from lms.core.i18n import CONTENT_LANGS
 from lms.courses import permissions as course_permissions
 from lms.courses.models import Course, Enrolment, Lesson
-from lms.courses.util import outline
+from lms.courses.util import LESSON_BODIES_DEFERRED, outline
 from lms.extensions import db
 from lms.video import permissions
 from lms.video.models import Video, VideoLesson, VideoOrigin
@@ -30,8 +30,8 @@ def load_video(video_id: int, *, edit: bool = False) -> Video:
 
 
 #: Texts a segment or a report never needs: left in the database.
-_LONG_TEXTS = tuple(defer(getattr(model, f"{field}_{lang}")) for model, field in (
-    (Lesson, "body"), (Course, "summary")) for lang in CONTENT_LANGS)
+_LONG_TEXTS = (*LESSON_BODIES_DEFERRED,
+               *(defer(getattr(Course, f"summary_{lang}")) for lang in CONTENT_LANGS))
 
 
 @dataclass
