@@ -99,15 +99,22 @@ def test_a_learner_enrols_studies_and_completes_a_course(login_as, make):
     assert "100%" in client.get("/learning/").text
 
 
-def test_finishing_too_early_says_how_long_to_keep_reading(login_as, make, monkeypatch):
-    learner, course = make.learner(), make.course(lessons=1)
-    lesson = lessons_of(course)[0]
-    lesson.min_reading_seconds = 120
+def reading_course(make, login_as, monkeypatch, *, lessons: int, seconds: int):
+    """An enrolled learner's client, and text lessons of ``seconds`` minimum reading time,
+    under a server clock the test moves (``clock[0]``)."""
+    learner, course = make.learner(), make.course(lessons=lessons)
+    for lesson in lessons_of(course):
+        lesson.min_reading_seconds = seconds
     database.session.commit()
     make.enrolment(learner, course)
-    client = login_as(learner)
     clock = [utcnow()]
     monkeypatch.setattr("lms.courses.controllers.learning.utcnow", lambda: clock[0])
+    return login_as(learner), course, lessons_of(course), clock
+
+
+def test_finishing_too_early_says_how_long_to_keep_reading(login_as, make, monkeypatch):
+    client, course, (lesson,), clock = reading_course(make, login_as, monkeypatch,
+                                                      lessons=1, seconds=120)
     client.get(f"/courses/{course.id}/lessons/{lesson.id}")
     clock[0] += timedelta(seconds=30)
     response = client.post(f"/courses/{course.id}/lessons/{lesson.id}/reading",
@@ -293,15 +300,8 @@ def test_a_visitor_sees_a_newly_published_course_at_once_despite_the_page_cache(
 
 
 def test_reading_reports_for_pages_never_opened_credit_nothing(login_as, make, monkeypatch):
-    learner, course = make.learner(), make.course(lessons=2)
-    for lesson in lessons_of(course):
-        lesson.min_reading_seconds = 60
-    database.session.commit()
-    make.enrolment(learner, course)
-    client = login_as(learner)
-    clock = [utcnow()]
-    monkeypatch.setattr("lms.courses.controllers.learning.utcnow", lambda: clock[0])
-    first, second = lessons_of(course)
+    client, course, (first, second), clock = reading_course(make, login_as, monkeypatch,
+                                                            lessons=2, seconds=60)
     for _ in range(2):  # two reports, 290 s apart, for lessons never opened
         for lesson in (first, second):
             response = client.post(f"/courses/{course.id}/lessons/{lesson.id}/reading",
@@ -311,15 +311,8 @@ def test_reading_reports_for_pages_never_opened_credit_nothing(login_as, make, m
 
 
 def test_reports_for_two_lessons_at_once_share_one_reading_clock(login_as, make, monkeypatch):
-    learner, course = make.learner(), make.course(lessons=2)
-    for lesson in lessons_of(course):
-        lesson.min_reading_seconds = 600
-    database.session.commit()
-    make.enrolment(learner, course)
-    client = login_as(learner)
-    clock = [utcnow()]
-    monkeypatch.setattr("lms.courses.controllers.learning.utcnow", lambda: clock[0])
-    first, second = lessons_of(course)
+    client, course, (first, second), clock = reading_course(make, login_as, monkeypatch,
+                                                            lessons=2, seconds=600)
     client.get(f"/courses/{course.id}/lessons/{first.id}")
     client.get(f"/courses/{course.id}/lessons/{second.id}")  # the learner moved on
     clock[0] += timedelta(seconds=120)
