@@ -7,7 +7,7 @@ An existing record goes to the lessons that play its video where the learner's
 progress shows they watched (one viewing credited in several lessons stays as it
 was credited, and never opens a lesson it was not watched in), else to the first
 lesson playing it in a course they enrolled in; each learner's clock starts from
-their latest report.
+their latest report, of watching or of reading.
 
 Revision ID: 0008
 Revises: 0007
@@ -16,6 +16,8 @@ Create Date: 2026-11-26 10:40:00
 
 from alembic import op
 import sqlalchemy as sa
+
+import lms.core.db
 
 
 revision = '0008'
@@ -30,6 +32,11 @@ records = sa.table(
     sa.column('state', sa.JSON), sa.column('watched_s', sa.Double),
     sa.column('position_s', sa.Double), sa.column('updated_at', sa.DateTime),
 )
+progress = sa.table(
+    'lesson_progress',
+    sa.column('enrolment_id', sa.Integer), sa.column('viewed_at', lms.core.db.UTCDateTime()),
+)
+enrolments = sa.table('enrolments', sa.column('id', sa.Integer), sa.column('user_id', sa.Integer))
 clocks = sa.table(
     'study_clocks',
     sa.column('user_id', sa.Integer), sa.column('last_report_at', sa.Double),
@@ -70,6 +77,12 @@ def _give_records_to_lessons(conn) -> None:
                 user_id=row['user_id'], lesson_id=lesson_id, video_id=row['video_id'],
                 state=kept, watched_s=row['watched_s'], position_s=row['position_s'],
                 updated_at=row['updated_at']))
+    # Reading reports count too: the clock is the latest report of any kind.
+    for user_id, read_at in conn.execute(
+            sa.select(enrolments.c.user_id, sa.func.max(progress.c.viewed_at))
+            .join(enrolments, enrolments.c.id == progress.c.enrolment_id)
+            .where(progress.c.viewed_at.is_not(None)).group_by(enrolments.c.user_id)):
+        latest[user_id] = max(latest.get(user_id, read_at.timestamp()), read_at.timestamp())
     for user_id, reported in latest.items():
         conn.execute(clocks.insert().values(user_id=user_id, last_report_at=reported,
                                             carry_s=0.0))

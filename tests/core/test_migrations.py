@@ -101,3 +101,41 @@ def test_watch_records_move_to_the_lessons_they_were_watched_in_and_back(base_co
         assert db.session.execute(text(
             "SELECT count(*) FROM video_watch_records")).scalar() == 2
         db.session.remove()
+
+
+def test_a_learners_study_clock_starts_from_their_latest_reading_report(base_config, tmp_path):
+    """Reading reports anchor the clock as watch reports do, so 0008 starts it from the
+    latest of either."""
+    from datetime import UTC, datetime
+
+    from alembic import command
+    from sqlalchemy import text
+
+    from lms import create_app
+    from lms.cli import alembic_config
+    from lms.courses import operations as course_ops
+    from lms.extensions import db
+    from tests.factories import Factories
+
+    url = f"sqlite:///{tmp_path / 'reading.db'}"
+    config = alembic_config(url)
+    command.upgrade(config, "0007")
+    app = create_app({**base_config, "DATABASE_URL": url,
+                      "SEARCH_INDEX_PATH": str(tmp_path / "search")})
+    with app.app_context():
+        db.session.remove()
+        make = Factories(db.session)
+        course, reader = make.course(lessons=2), make.learner()
+        enrolment = make.enrolment(reader, course)
+        for lesson, at in zip(course.sections[0].lessons, (1700000300, 1700000200),
+                              strict=True):
+            course_ops.progress_for(enrolment, lesson).viewed_at = datetime.fromtimestamp(
+                at, UTC)
+        db.session.commit()
+        reader_id = reader.id
+        db.session.remove()
+
+        command.upgrade(config, "0008")
+        clock = db.session.execute(text("SELECT user_id, last_report_at FROM study_clocks")).one()
+        assert tuple(clock) == (reader_id, 1700000300.0)
+        db.session.remove()

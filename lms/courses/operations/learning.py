@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import has_request_context, session
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from lms.core import signals
@@ -133,13 +133,13 @@ def record_reading(progress: LessonProgress, now: datetime, lesson: Lesson | Non
     """Credit the time since the learner's last view or study report as reading, capped.
 
     A learner has one study clock (:func:`study_clock`): the latest reading
-    or watch report on anything, besides the latest reading report on any of
-    their lessons and the page view remembered in the session. So reading in
-    two tabs, or reading while a video plays in another, counts the time once,
-    and reports sent for many lessons at once share the same minutes instead
-    of multiplying them. From a browser (``lesson`` given), only the lesson the
-    learner last opened earns time: a report for a page never opened, or left
-    for another, credits nothing and moves no clock.
+    or watch report on anything, besides the page view remembered in the
+    session. So reading in two tabs, or reading while a video plays in
+    another, counts the time once, and reports sent for many lessons at once
+    share the same minutes instead of multiplying them. From a browser
+    (``lesson`` given), only the lesson the learner last opened earns time: a
+    report for a page never opened, or left for another, credits nothing and
+    moves no clock.
     """
     enrolment = db.session.get(Enrolment, progress.enrolment_id)
     clock = study_clock(enrolment.user_id)
@@ -147,13 +147,9 @@ def record_reading(progress: LessonProgress, now: datetime, lesson: Lesson | Non
     viewed = _viewed_since(lesson) if lesson is not None else None
     if lesson is not None and viewed is None:
         return 0
-    latest_report = db.session.scalar(
-        select(func.max(LessonProgress.viewed_at)).join(
-            Enrolment, Enrolment.id == LessonProgress.enrolment_id)
-        .where(Enrolment.user_id == enrolment.user_id))
     studied = (datetime.fromtimestamp(clock.last_report_at, UTC)
                if clock.last_report_at is not None else None)
-    anchors = [t for t in (progress.viewed_at, viewed, latest_report, studied) if t]
+    anchors = [t for t in (progress.viewed_at, viewed, studied) if t]
     credit = 0
     if anchors:
         elapsed = (now - max(anchors)).total_seconds()
