@@ -17,7 +17,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
 
-from flask import current_app, make_response, request
+from flask import current_app, make_response, request, session
+from flask_login import current_user
 from sqlalchemy import String, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -105,16 +106,17 @@ def cached_for_visitors(revision: str, size: int = 512,
 
     Such a visitor sees exactly what every other visitor with the same language
     sees at the same ``revision``: the page is rendered once and then served
-    from memory. Anyone with a session gets the page rendered for them, and so
-    does a request for which ``unless()`` is true.
+    from memory. Anyone with a session or a "keep me logged in" cookie gets the
+    page rendered for them, and so does a request for which ``unless()`` is
+    true. A page is kept only if rendering it neither logged anybody in nor
+    touched the session: only then is it the page of nobody in particular.
     """
     pages = FragmentCache(size)
 
     def decorator(view: Callable) -> Callable:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if (request.method != "GET"
-                    or current_app.config["SESSION_COOKIE_NAME"] in request.cookies
+            if (request.method != "GET" or not _is_visitor()
                     or (unless is not None and unless())):
                 return view(*args, **kwargs)
             from lms.core.i18n import current_locale
@@ -124,7 +126,8 @@ def cached_for_visitors(revision: str, size: int = 512,
             body = pages.get(key)
             if body is None:
                 response = make_response(view(*args, **kwargs))
-                if response.status_code != 200 or "Set-Cookie" in response.headers:
+                if (response.status_code != 200 or "Set-Cookie" in response.headers
+                        or current_user.is_authenticated or session.modified):
                     return response
                 body = response.get_data()
                 pages.put(key, body)
@@ -133,3 +136,10 @@ def cached_for_visitors(revision: str, size: int = 512,
         return wrapper
 
     return decorator
+
+
+def _is_visitor() -> bool:
+    """No cookie that could make this request anybody's: no session, no remembered login."""
+    config = current_app.config
+    return not any(name in request.cookies for name in (
+        config["SESSION_COOKIE_NAME"], config.get("REMEMBER_COOKIE_NAME", "remember_token")))

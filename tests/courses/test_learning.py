@@ -12,6 +12,7 @@ from lms.core.db import utcnow
 from lms.courses.models import Attachment
 from lms.courses.util import PER_PAGE
 from lms.extensions import db as database
+from tests.factories import PASSWORD
 
 
 def lessons_of(course):
@@ -297,6 +298,23 @@ def test_a_visitor_sees_a_newly_published_course_at_once_despite_the_page_cache(
     operations.unpublish_course(make.author, first)
     database.session.commit()
     assert first.title_en not in client.get("/courses/").text
+
+
+def test_a_page_rendered_for_a_remembered_login_is_never_served_to_visitors(app, make):
+    # The browser lost its session cookie but kept "keep me logged in": the page is
+    # rendered for the learner, so it must not become every visitor's page.
+    make.course(title_en="Open course")
+    learner = make.user(real_name="Tenzin Remembered")
+    database.session.commit()
+    returning = app.test_client()
+    returning.post("/account/login", data={"contact": learner.email, "password": PASSWORD,
+                                           "remember": "y"})
+    returning.delete_cookie("yonten_session")
+    assert returning.get_cookie("remember_token") is not None
+    page = returning.get("/courses/")
+    assert learner.real_name in page.text and "Cookie" in page.headers["Vary"]
+    for _ in range(2):  # the second visit would come from the cache
+        assert learner.real_name not in app.test_client().get("/courses/").text
 
 
 def test_reading_reports_for_pages_never_opened_credit_nothing(login_as, make, monkeypatch):
