@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
@@ -71,7 +71,7 @@ def register() -> str | Response:
             err.attach_to(form)
         else:
             db.session.commit()
-            login_user(user)
+            _log_in(user)
             flash(_("Welcome to Yonten! Your account is ready."), "success")
             return redirect(url_for("web.dashboard"))
     return render_template("users/register.html", form=form)
@@ -84,14 +84,25 @@ def login() -> str | Response:
         outcome = operations.authenticate(form.contact.data, form.password.data)
         db.session.commit()  # failed attempts are counted even when the login fails
         if outcome.user is not None:
-            login_user(outcome.user, remember=form.remember.data)
+            _log_in(outcome.user, remember=form.remember.data)
             return redirect(safe_next(request.args.get("next"), "web.dashboard"))
         form.form_errors.append(outcome.message)
     return render_template("users/login.html", form=form)
 
 
+def _log_in(user: User, *, remember: bool = False) -> None:
+    """Log in on a new session: nothing from before the login, its CSRF secret least of all.
+
+    Otherwise whoever planted a session cookie in the browser beforehand
+    would know the logged-in session's CSRF token.
+    """
+    session.clear()
+    login_user(user, remember=remember)
+
+
 @login_required
 def logout() -> Response:
+    session.clear()  # before logout_user, which asks (in the session) to clear the remember cookie
     logout_user()
     flash(_("You have logged out."), "success")
     return redirect(url_for("web.home"))

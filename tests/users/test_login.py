@@ -25,6 +25,29 @@ def test_learner_logs_in_with_phone_or_email_and_logs_out(client, make):
     assert client.get("/dashboard").status_code == 302
 
 
+def test_logging_in_and_out_start_new_sessions_with_new_csrf_secrets(client, make):
+    user = make.learner()
+    planted = client.csrf_token()  # known to whoever planted this session cookie
+    login(client, user.email)
+    assert client.post("/language", data={"locale": "bo", "csrf_token": planted}).status_code == 400
+    before_logout = client.csrf_token()
+    client.post("/account/logout")
+    assert client.post("/language", data={"locale": "bo", "csrf_token": before_logout}
+                       ).status_code == 400
+    assert client.post("/language", data={"locale": "bo"}).status_code == 302
+
+
+def test_logging_out_forgets_a_remembered_login(client, make):
+    user = make.learner()
+    client.post("/account/login", data={"contact": user.email, "password": PASSWORD,
+                                        "remember": "y"})
+    assert client.get_cookie("remember_token") is not None
+    client.post("/account/logout")
+    assert client.get_cookie("remember_token") is None
+    client.delete_cookie("yonten_session")
+    assert client.get("/dashboard").status_code == 302
+
+
 def test_wrong_password_gets_one_message_that_reveals_nothing(client, make):
     make.learner(contact="dawa@yonten.example")
     wrong = form_errors(login(client, "dawa@yonten.example", "nope-nope").text)
