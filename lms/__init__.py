@@ -95,6 +95,12 @@ def _configure_flask(app: Flask) -> None:
         MAX_CONTENT_LENGTH=64 * 1024 * 1024,  # form posts; big files arrive in chunks
     )
     logging.getLogger("lms").setLevel(config["LOG_LEVEL"])
+    if proxies := config["TRUSTED_PROXIES"]:
+        # Behind TLS-terminating nginx, the request is HTTPS only by its X-Forwarded-Proto:
+        # HSTS, secure redirects and Flask-WTF's referrer check on HTTPS depend on it.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
 
 def _init_extensions(app: Flask) -> None:

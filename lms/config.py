@@ -103,6 +103,10 @@ def _positive(value: float) -> str | None:
     return None if value > 0 else "must be greater than zero"
 
 
+def _not_negative(value: float) -> str | None:
+    return None if value >= 0 else "must not be negative"
+
+
 def _ratio(value: float) -> str | None:
     return None if 0 < value <= 1 else "must be a fraction between 0 and 1"
 
@@ -149,6 +153,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Interface language when neither the user nor the browser chooses one.", _check_locale),
     Setting("SESSION_COOKIE_SECURE", False, _bool,
             "Send the session cookie over HTTPS only; turn on behind TLS."),
+    Setting("TRUSTED_PROXIES", 0, int,
+            "Reverse proxies in front of Yonten (nginx: 1) whose X-Forwarded-For/-Proto/-Host "
+            "it believes; 0 when clients reach it directly.", _not_negative),
     Setting("LOG_LEVEL", "INFO", str, "Python logging level for the app and its workers."),
     # --- accounts ----------------------------------------------------------
     Setting("LOGIN_SLOWDOWN_AFTER", 3, int,

@@ -15,9 +15,11 @@ import logging
 import os
 import secrets
 import shutil
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
+from urllib.parse import quote
 
 from flask import Response, current_app, send_file
 from sqlalchemy import event
@@ -116,6 +118,8 @@ def send_media(key: str, *, mimetype: str, download_name: str | None = None,
     if prefix:
         response = current_app.response_class(mimetype=mimetype)
         response.headers["X-Accel-Redirect"] = prefix.rstrip("/") + "/" + key
+        if download_name is not None:
+            _set_disposition(response, "inline" if inline else "attachment", download_name)
     else:
         response = send_file(path, mimetype=mimetype, conditional=True, etag=True,
                              as_attachment=not inline and download_name is not None,
@@ -130,6 +134,19 @@ def send_media(key: str, *, mimetype: str, download_name: str | None = None,
     if private:
         response.cache_control.public = False
     return response
+
+
+def _set_disposition(response: Response, disposition: str, filename: str) -> None:
+    """Content-Disposition with the file's name, as ``send_file`` writes it (RFC 6266)."""
+    try:
+        filename.encode("ascii")
+    except UnicodeEncodeError:
+        simple = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode()
+        names = {"filename": simple or "download",
+                 "filename*": "UTF-8''" + quote(filename, safe="!#$&+^`|~")}
+    else:
+        names = {"filename": filename}
+    response.headers.set("Content-Disposition", disposition, **names)
 
 
 # --- deleting files together with the rows that point at them ---------------------
