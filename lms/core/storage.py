@@ -65,15 +65,8 @@ class Storage:
         """Write ``key`` through a temporary file renamed into place only on success."""
         final = self.path(key)
         final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = final.with_name(f".{final.name}.{secrets.token_hex(4)}.part")
-        try:
-            with open(tmp, "wb") as fh:
-                yield fh
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, final)
-        finally:
-            tmp.unlink(missing_ok=True)
+        with atomic_file(final) as fh:
+            yield fh
 
     def save_bytes(self, key: str, data: bytes) -> None:
         with self.atomic_writer(key) as fh:
@@ -89,6 +82,21 @@ class Storage:
 
     def size(self, key: str) -> int:
         return self.path(key).stat().st_size
+
+
+@contextlib.contextmanager
+def atomic_file(final: Path) -> Iterator[BinaryIO]:
+    """Write ``final`` through a temporary file beside it, renamed into place only if the
+    block succeeds: readers see the whole file or none."""
+    tmp = final.with_name(f".{final.name}.{secrets.token_hex(4)}.part")
+    try:
+        with open(tmp, "wb") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, final)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def storage() -> Storage:

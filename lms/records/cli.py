@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from lms.config import LOCALES
 from lms.core.audit import audit
 from lms.core.db import utcnow
+from lms.core.storage import atomic_file
 from lms.courses import operations as course_ops
 from lms.courses.models import Course, Lesson, SkillLevel, TrainingType
 from lms.extensions import db
@@ -121,20 +122,29 @@ def export(fmt: str, out: Path, shape: str, date_from: str | None, date_to: str 
                                   **filters)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
+    shape_ = ExportShape(shape)
+
+    def audited(rows: int) -> None:
+        audit(None, "records.exported", ("file", str(out)[-64:]),
+              {"format": fmt, "shape": shape, "filters": f.to_json(),
+               "include_full_ids": full_ids, "rows": rows, "via": "command line"},
+              institution_id=f.institution_id)
+        db.session.commit()
+
     with force_locale(locale):
         if str(out) == "-":
+            # What reaches standard output cannot be called back: it is audited before it goes.
+            audited(reports.count_rows(shape_, f))
             stream = io.BufferedWriter(io.FileIO(sys.stdout.fileno(), "w", closefd=False))
-            count = reports.write_export(stream, fmt, ExportShape(shape), f,
-                                         include_full_ids=full_ids, locale=locale)
+            count = reports.write_export(stream, fmt, shape_, f, include_full_ids=full_ids,
+                                         locale=locale)
             stream.flush()
         else:
-            with open(out, "wb") as stream:
-                count = reports.write_export(stream, fmt, ExportShape(shape), f,
-                                             include_full_ids=full_ids, locale=locale)
-    audit(None, "records.exported", ("file", str(out)[-64:]),
-          {"format": fmt, "shape": shape, "filters": f.to_json(), "include_full_ids": full_ids,
-           "rows": count, "via": "command line"}, institution_id=f.institution_id)
-    db.session.commit()
+            # A file appears under its name only once its audit entry has committed.
+            with atomic_file(out) as stream:
+                count = reports.write_export(stream, fmt, shape_, f, include_full_ids=full_ids,
+                                             locale=locale)
+                audited(count)
     click.echo(f"Exported {count} row(s) to {out}.", err=True)
 
 

@@ -6,7 +6,7 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
 from lms.core.jobs import JobContext, JobFailed, job
-from lms.core.storage import storage
+from lms.core.storage import delete_after_rollback, storage
 from lms.extensions import db
 from lms.records import certificates, operations, reports
 from lms.records.exporters import EXPORTERS
@@ -50,6 +50,7 @@ def export(ctx: JobContext, *, export_id: int) -> dict:
             locale=row.requested_by.locale,
             progress=lambda n: ctx.progress(min(n / total, 0.99)))
     ctx.begin_write()
+    delete_after_rollback(key)  # no file outlives a failure to record and audit it
     row = db.session.get(Export, export_id)
     db.session.refresh(row)
     operations.finish_export(row, file_key=key, row_count=count)

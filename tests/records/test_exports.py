@@ -14,6 +14,7 @@ from sqlalchemy import select
 from lms.core.audit import AuditEntry
 from lms.core.db import utcnow
 from lms.core.jobs import run_queued_jobs
+from lms.core.storage import storage
 from lms.records import reports
 from lms.records.models import Export, ExportShape
 from lms.users.target_groups import LearnerTargetGroup, TargetGroup
@@ -138,6 +139,29 @@ def test_cli_exports_with_filters_and_audits(world, lms_cli, tmp_path, db):
     logged = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "records.exported"))
     assert logged.details["rows"] == 3 and logged.details["format"] == "csv"
     assert logged.details["filters"] == {"institution_id": world["first"].id}
+
+
+def test_a_cli_export_that_cannot_be_audited_leaves_no_file(world, lms_cli, tmp_path,
+                                                            monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("the audit log is unavailable")
+
+    monkeypatch.setattr("lms.records.cli.audit", broken)
+    with pytest.raises(RuntimeError):
+        lms_cli("records", "export", "--format", "csv", "--out", str(tmp_path / "ids.csv"),
+                "--full-ids")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_export_job_that_cannot_be_recorded_leaves_no_file(world, make, login_as, db,
+                                                              monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr("lms.records.operations.finish_export", broken)
+    ask(login_as(make.regional_admin()))
+    run_queued_jobs()
+    assert [p for p in storage().path("exports").rglob("*") if p.is_file()] == []
 
 
 def test_cli_refuses_an_unknown_filter_value(world, lms_cli, tmp_path):
