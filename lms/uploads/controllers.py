@@ -99,6 +99,10 @@ def complete(upload_id: str) -> tuple[dict, int]:
 
 @login_required
 def abort(upload_id: str) -> tuple[dict, int]:
-    operations.abort_upload(operations.get_upload(upload_id, current_user))
+    try:
+        operations.abort_upload(operations.get_upload(upload_id, current_user))
+    except UserError as err:
+        db.session.rollback()
+        return _error(err, 409)
     db.session.commit()
     return {"state": "aborted"}, 200

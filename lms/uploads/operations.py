@@ -30,7 +30,7 @@ from werkzeug.exceptions import Forbidden, NotFound
 from lms.core.db import utcnow
 from lms.core.errors import UserError
 from lms.core.files import sniff
-from lms.core.storage import storage
+from lms.core.storage import delete_after_commit, storage
 from lms.extensions import db
 from lms.uploads.models import Upload, UploadState
 from lms.users.models import User
@@ -57,6 +57,10 @@ def register_purpose(purpose: Purpose) -> Purpose:
     return purpose
 
 
+#: Uploads whose bytes are still the upload's own.
+_UNCLAIMED = (UploadState.RECEIVING, UploadState.COMPLETE)
+
+
 class ChunkConflict(Exception):
     """A chunk that does not start where the stored bytes end; carries the right offset."""
 
@@ -73,8 +77,9 @@ def start_upload(owner: User, *, purpose: str, filename: str, size: int) -> Uplo
     if size <= 0:
         raise UserError(_l("The file is empty."), "file")
     limit = spec.max_bytes()
+    # Finished but never used files count too: each holds its bytes for hours.
     open_uploads = db.session.scalar(select(func.count(Upload.id)).where(
-        Upload.owner_id == owner.id, Upload.state == UploadState.RECEIVING))
+        Upload.owner_id == owner.id, Upload.state.in_(_UNCLAIMED)))
     if open_uploads >= current_app.config["UPLOAD_MAX_OPEN"]:
         raise UserError(_l("You have too many unfinished uploads. Finish or cancel one "
                            "before starting another."), "file")
@@ -223,9 +228,16 @@ def claim_upload(upload_id: str, owner: User, purpose: str) -> Upload:
 
 
 def abort_upload(upload: Upload) -> None:
-    """Give up an upload and delete its bytes."""
+    """Give up an upload and delete its bytes (once the caller commits).
+
+    A claimed upload's bytes belong to what claimed it (a video's source, say)
+    and are not the upload's to delete.
+    """
+    if upload.state not in _UNCLAIMED:
+        raise UserError(_l("This file is already in use; it can no longer be cancelled."),
+                        "file")
     upload.state = UploadState.ABORTED
-    storage().delete(upload.key)
+    delete_after_commit(upload.key)
     db.session.flush()
 
 
@@ -233,7 +245,7 @@ def _forget_expired(limit: int = 20) -> None:
     """Delete a few expired, unclaimed uploads (called as new ones start)."""
     expired = db.session.scalars(
         select(Upload).where(Upload.expires_at < utcnow(),
-                             Upload.state.in_([UploadState.RECEIVING, UploadState.COMPLETE]))
+                             Upload.state.in_(_UNCLAIMED))
         .limit(limit)).all()
     for upload in expired:
         abort_upload(upload)

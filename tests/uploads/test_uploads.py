@@ -205,3 +205,44 @@ def test_one_person_cannot_open_endless_uploads(app, login_as, make):
     assert start(client, data).status_code == 201
     response = start(client, data)
     assert response.status_code == 413 and "too many unfinished" in response.json["error"]
+
+
+def upload_whole(client, data: bytes) -> str:
+    upload_id = start(client, data).json["id"]
+    for offset in range(0, len(data), CHUNK):
+        assert put(client, upload_id, offset, data[offset:offset + CHUNK]).status_code == 200
+    assert client.post(f"/uploads/{upload_id}/complete").status_code == 200
+    return upload_id
+
+
+def test_finished_but_unused_uploads_count_against_the_limit(app, login_as, make):
+    app.config["UPLOAD_MAX_OPEN"] = 2
+    client = login_as(make.learner())
+    data = file_bytes()
+    upload_whole(client, data)
+    upload_whole(client, data)
+    response = start(client, data)
+    assert response.status_code == 413 and "too many unfinished" in response.json["error"]
+
+
+def test_a_claimed_upload_cannot_be_cancelled_from_under_what_claimed_it(login_as, make, db):
+    owner = make.instructor()
+    client = login_as(owner)
+    upload_id = upload_whole(client, file_bytes())
+    claimed = operations.claim_upload(upload_id, owner, "test-video")
+    db.session.commit()
+    response = client.post(f"/uploads/{upload_id}/abort")
+    assert response.status_code == 409 and "already in use" in response.json["error"]
+    db.session.refresh(claimed)
+    assert claimed.state == UploadState.CLAIMED and storage().path(claimed.key).is_file()
+
+
+def test_a_cancelled_upload_loses_its_bytes(login_as, make, db):
+    client = login_as(make.instructor())
+    data = file_bytes()
+    upload_id = start(client, data).json["id"]
+    put(client, upload_id, 0, data[:CHUNK])
+    key = db.session.get(Upload, upload_id).key
+    assert client.post(f"/uploads/{upload_id}/abort").json == {"state": "aborted"}
+    assert not storage().path(key).exists()
+    assert client.get(f"/uploads/{upload_id}").status_code == 404
