@@ -78,6 +78,18 @@ def mask_resident_id(value: str | None) -> str:
     return value[:4] + "*" * (len(value) - 8) + value[-4:]
 
 
+def mask_contact(value: str | None) -> str:
+    """``13812345678`` → ``138****5678``, ``dawa@yonten.example`` → ``d***@yonten.example``."""
+    if not value:
+        return ""
+    local, at, domain = value.partition("@")
+    if at:
+        return local[:1] + "***@" + domain
+    if len(value) <= 7:
+        return value[:1] + "*" * (len(value) - 1)
+    return value[:3] + "*" * (len(value) - 7) + value[-4:]
+
+
 # --- key files and encryption at rest -------------------------------------
 
 def read_or_create_secret(path: Path, make: callable) -> bytes:

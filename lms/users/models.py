@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.core.db import Base, TimestampMixin, enum_column
 from lms.core.i18n import localized
+from lms.core.security import mask_contact
 
 
 class Role(StrEnum):
@@ -141,6 +142,11 @@ class User(UserMixin, TimestampMixin, Base):
     @property
     def login_name(self) -> str:
         return self.phone or self.email or ""
+
+    @property
+    def login_name_masked(self) -> str:
+        """The login name as staff see it: enough to recognise a person, not to call them."""
+        return mask_contact(self.login_name)
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role}>"

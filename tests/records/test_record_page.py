@@ -110,3 +110,14 @@ def test_admins_find_learners_in_their_scope(learner_with_record, make, login_as
     make.learner(real_name="Somebody Else")
     page = login_as(ours).get("/records/learners/").get_data(as_text=True)
     assert learner.real_name in page and "Somebody Else" not in page
+
+
+def test_admins_see_learners_phone_numbers_masked_but_can_search_by_them(make, login_as):
+    learner = make.learner(real_name="ཚེ་རིང་", contact="13912345678")
+    make.completed_course(learner, lessons=1)
+    client = login_as(make.regional_admin())
+    for page in (client.get("/records/learners/").text,
+                 client.get("/records/learners/?q=13912345678").text,
+                 client.get("/admin/users/?role=learner").text):
+        echoed = page.count("q=13912345678") + page.count('value="13912345678"')  # the search
+        assert "139****5678" in page and page.count("13912345678") == echoed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from lms.users.models import Institution, Role, User
@@ -118,3 +119,13 @@ def test_an_institution_admin_cannot_reset_a_password_elsewhere(login_as, make):
                                     data={"password": "fresh-password-1",
                                           "confirm": "fresh-password-1"})
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize("contact, masked", [
+    ("13912345678", "139****5678"), ("dawa@yonten.example", "d***@yonten.example"),
+    ("12345", "1****"), ("", ""),
+])
+def test_contacts_are_masked_for_staff(contact, masked):
+    from lms.core.security import mask_contact
+
+    assert mask_contact(contact) == masked
