@@ -218,6 +218,18 @@ def test_opening_every_file_completes_an_attachment_lesson(login_as, make):
     assert 'id="lesson-done"' in page
 
 
+def test_a_file_fetched_through_another_sites_link_is_not_counted_as_opened(login_as, make):
+    learner = make.learner()
+    course, lesson = _attachment_course(make, b"%PDF-1.4\n%%EOF\n", "application/pdf", "a.pdf")
+    make.enrolment(learner, course)
+    client = login_as(learner)
+    url = f"/courses/{course.id}/lessons/{lesson.id}/files/{lesson.attachments[0].id}"
+    assert client.get(url, headers={"Sec-Fetch-Site": "cross-site"}).status_code == 200
+    assert 'id="lesson-done"' not in client.get(f"/courses/{course.id}/lessons/{lesson.id}").text
+    client.get(url, headers={"Sec-Fetch-Site": "same-origin"})
+    assert 'id="lesson-done"' in client.get(f"/courses/{course.id}/lessons/{lesson.id}").text
+
+
 def test_pdfs_are_never_shown_inline_only_images_are(login_as, make):
     learner = make.learner()
     course, lesson = _attachment_course(make, b"%PDF-1.4\n%%EOF\n", "application/pdf", "a.pdf")

@@ -234,15 +234,22 @@ def attachment(course_id: int, lesson_id: int, attachment_id: int) -> Response:
         outline_item = util.outline(access.course, access.enrolment).item(lesson.id)
         if outline_item is None or outline_item.locked:
             abort(403)
-        with db.write_phase():
-            progress = operations.progress_for(access.enrolment, lesson)
-            operations.note_attachment_opened(progress, lesson, file.id)
-            operations.touch(access.enrolment)
+        if _opened_from_here():
+            with db.write_phase():
+                progress = operations.progress_for(access.enrolment, lesson)
+                operations.note_attachment_opened(progress, lesson, file.id)
+                operations.touch(access.enrolment)
     elif not access.can_edit:
         abort(403)
     inline = request.args.get("inline") == "1"
     return send_media(file.key, mimetype=file.content_type, download_name=file.filename,
                       inline=inline)
+
+
+def _opened_from_here() -> bool:
+    """Did the learner open this from Yonten (or type its address)? A link on another site
+    may download a course's file for its learner, but not credit it as opened."""
+    return request.headers.get("Sec-Fetch-Site", "same-origin") in ("same-origin", "none")
 
 
 @login_required
