@@ -65,6 +65,9 @@ def create_app(config_override: dict[str, Any] | None = None) -> Flask:
                         or PROJECT_ROOT / "instance")
     instance_dir.mkdir(parents=True, exist_ok=True)
     app = Flask(__name__, instance_path=str(instance_dir.resolve()), static_folder="web/static")
+    from lms.core.security import JSONProvider
+
+    app.json = JSONProvider(app)
     # <int:...> in a URL never exceeds what the database can hold (else: 404, not a crash).
     app.url_map.converters["int"] = BoundedIntegerConverter
     app.config.update(load_config(instance_dir, override))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
@@ -33,7 +32,7 @@ from lms.assessment.models import (
 )
 from lms.assessment.operations.banks import IMPORT_FORMATS
 from lms.assessment.util import bank_questions, categories_with_counts
-from lms.core.forms import LANG_LABELS, FiniteDecimalField, localized
+from lms.core.forms import LANG_LABELS, FiniteDecimalField, WebForm, localized
 from lms.courses.models import Course
 from lms.extensions import db
 
@@ -54,14 +53,14 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class CategoryForm(FlaskForm):
+class CategoryForm(WebForm):
     #: Set when renaming; not a number only when the request was forged.
     category_id = IntegerField(widget=HiddenInput(), validators=[Optional()])
     name = StringField(_l("Category"), validators=[DataRequired(), Length(max=255)],
                        description=_l("Use / for subcategories, e.g. 唐卡/颜料."))
 
 
-class ImportForm(FlaskForm):
+class ImportForm(WebForm):
     file = FileField(_l("File"))
     text = TextAreaField(_l("…or paste the questions"), validators=[Optional()],
                          render_kw={"rows": 8, "spellcheck": "false"})
@@ -74,14 +73,14 @@ class ImportForm(FlaskForm):
         description=_l("For questions the file does not place in a category."))
 
 
-class ImportConfirmForm(FlaskForm):
+class ImportConfirmForm(WebForm):
     import_valid = BooleanField(_l("Import the valid questions and leave out the ones with "
                                    "errors"))
 
 
 @localized("general_feedback", _l("General feedback"), area=True, max_length=20_000)
 @localized("text", _l("Question text"), area=True, max_length=50_000)
-class QuestionForm(FlaskForm):
+class QuestionForm(WebForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=255)])
     category = SelectField(_l("Category"), coerce=int)
     text_format = SelectField(_l("Text format"), choices=list(TEXT_FORMAT_LABELS.items()),
@@ -95,7 +94,7 @@ class QuestionForm(FlaskForm):
         self.text_format.choices = [(k, TEXT_FORMAT_LABELS[k]) for k in TEXT_FORMATS]
 
 
-class QuizSettingsForm(FlaskForm):
+class QuizSettingsForm(WebForm):
     selection = SelectField(_l("Questions"), choices=[(k.value, v) for k, v in
                                                      SELECTION_LABELS.items()])
     categories = MultiCheckboxField(_l("Categories to draw from"), coerce=int)
@@ -141,7 +140,7 @@ class QuizSettingsForm(FlaskForm):
         return form
 
 
-class EssayGradeForm(FlaskForm):
+class EssayGradeForm(WebForm):
     #: The essay being graded; not a number only when the request was forged.
     slot_id = IntegerField(widget=HiddenInput(), validators=[DataRequired()])
     # InputRequired, not DataRequired: the latter would hide why "NaN" was refused.
@@ -153,7 +152,7 @@ class EssayGradeForm(FlaskForm):
 
 # --- practical tasks -----------------------------------------------------------------------
 
-class PracticalTaskForm(FlaskForm):
+class PracticalTaskForm(WebForm):
     evidence_kinds = MultiCheckboxField(_l("Evidence required"),
                                         choices=list(EVIDENCE_KINDS.items()))
     pass_percent = IntegerField(_l("Pass threshold (percentage of the rubric's points)"),
@@ -171,7 +170,7 @@ class PracticalTaskForm(FlaskForm):
 
 
 @localized("title", _l("Stage"))
-class StageForm(FlaskForm):
+class StageForm(WebForm):
     """A stage's title in up to three languages."""
 
 
@@ -181,7 +180,7 @@ class LevelForm(Form):
 
 
 @localized("title", _l("Criterion"))
-class CriterionForm(FlaskForm):
+class CriterionForm(WebForm):
     stage_id = SelectField(_l("Scored in"), coerce=lambda v: int(v) if v else None,
                            validators=[Optional()])
     levels = FieldList(FormField(LevelForm), min_entries=LEVEL_ROWS, max_entries=LEVEL_ROWS)
@@ -206,20 +205,20 @@ class CriterionForm(FlaskForm):
         return form
 
 
-class EvidenceForm(FlaskForm):
+class EvidenceForm(WebForm):
     file = FileField(_l("Photo, PDF or video"))
 
 
-class SubmitWorkForm(FlaskForm):
+class SubmitWorkForm(WebForm):
     text = TextAreaField(_l("About your work"), validators=[Optional(), Length(max=20_000)],
                          render_kw={"rows": 4})
 
 
-class ReviewForm(FlaskForm):
+class ReviewForm(WebForm):
     feedback = TextAreaField(_l("Feedback"), validators=[Optional(), Length(max=20_000)],
                              render_kw={"rows": 5})
 
 
-class PairingForm(FlaskForm):
+class PairingForm(WebForm):
     apprentice = SelectField(_l("Apprentice"), coerce=int)
     master = SelectField(_l("Master"), coerce=int)

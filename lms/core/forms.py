@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from decimal import Decimal
 from typing import Any
 
+from flask import request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.form import _Auto  # Flask-WTF's marker for "read the request"
+from werkzeug.datastructures import CombinedMultiDict
 from wtforms import DecimalField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
@@ -15,7 +20,25 @@ from lms.core.i18n import html_lang
 LANG_LABELS = {"bo": _l("Tibetan"), "zh": _l("Chinese"), "en": _l("English")}
 
 
-class EmptyForm(FlaskForm):
+class WebForm(FlaskForm):
+    """The base of Yonten's forms: they read the posted form fields, and nothing else.
+
+    Flask-WTF would take a JSON body for the form, and JSON that is not an
+    object (a list, a string, something nested thousands deep) breaks it
+    before any field is read; and a form posted with no fields at all would
+    keep its defaults, leaving a multiple choice ``None`` instead of empty.
+    Here a post is its fields, however few.
+    """
+
+    class Meta:
+        def wrap_formdata(self, form: FlaskForm, formdata: Any) -> Any:
+            if formdata is _Auto and form.is_submitted():
+                return CombinedMultiDict((request.files, request.form)) if request.files \
+                    else request.form
+            return super().wrap_formdata(form, formdata)
+
+
+class EmptyForm(WebForm):
     """A form with only its CSRF token, for buttons (publish, enrol, withdraw ...)."""
 
 
@@ -27,6 +50,22 @@ class FiniteDecimalField(DecimalField):
         if isinstance(self.data, Decimal) and not self.data.is_finite():
             self.data = None
             raise ValueError(_l("Not a valid decimal value."))
+
+
+_TYPED_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+
+
+def typed_number(raw: Any) -> Decimal:
+    """A number as a person types it, in any script's digits (``༡.༥``, ``１.５``, ``1.5``).
+
+    Anything else raises ``ValueError``: NaN, infinities, exponents, ``1_0``,
+    or more than 20 characters.
+    """
+    text = unicodedata.normalize("NFKC", str(raw).strip())
+    text = "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in text)
+    if len(text) > 20 or not _TYPED_NUMBER.fullmatch(text):
+        raise ValueError(f"not a number: {raw!r}")
+    return Decimal(text)
 
 
 def form_values(form: FlaskForm) -> dict[str, Any]:

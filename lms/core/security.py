@@ -10,12 +10,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import secrets
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 from flask import Flask, Response, current_app, request
+from flask.json.provider import DefaultJSONProvider
 from flask_babel import lazy_gettext as _l
 
 # --- resident identity numbers (GB 11643-1999) ----------------------------
@@ -43,6 +46,9 @@ def normalize_resident_id(raw: str) -> str:
     return "".join(raw.split()).upper()
 
 
+_ID_SHAPE = re.compile(r"[0-9]{17}[0-9X]")
+
+
 def id_check_char(first17: str) -> str:
     """The GB 11643 check character for the first 17 digits."""
     total = sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True))
@@ -54,7 +60,7 @@ def validate_resident_id(raw: str, *, today: date | None = None) -> str:
     value = normalize_resident_id(raw)
     if len(value) != 18:
         raise InvalidResidentId(_l("An ID number has 18 characters."))
-    if not value[:17].isdigit() or not (value[17].isdigit() or value[17] == "X"):
+    if not _ID_SHAPE.fullmatch(value):
         raise InvalidResidentId(
             _l("An ID number is 17 digits followed by a digit or the letter X."))
     if value[:2] not in _PROVINCE_CODES:
@@ -162,6 +168,16 @@ CONTENT_SECURITY_POLICY = (
 )
 #: For user-supplied files that are shown inline (images, PDFs): nothing runs.
 SANDBOX_POLICY = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+
+
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON, for which JSON nested too deep to read is invalid JSON like any other."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
 
 
 def set_security_headers(response: Response) -> Response:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
@@ -15,7 +14,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
-from lms.core.forms import FiniteDecimalField, localized
+from lms.core.forms import FiniteDecimalField, WebForm, localized
 from lms.courses.kinds import kind_choices
 from lms.courses.models import SKILL_LEVEL_LABELS, TRAINING_TYPE_LABELS
 
@@ -23,7 +22,7 @@ from lms.courses.models import SKILL_LEVEL_LABELS, TRAINING_TYPE_LABELS
 @localized("occupation_name", _l("Occupation"))
 @localized("summary", _l("Summary"), area=True, max_length=5000)
 @localized("title", _l("Title"))
-class CourseForm(FlaskForm):
+class CourseForm(WebForm):
     code = StringField(_l("Course code"), validators=[DataRequired(), Length(max=32)],
                        description=_l("Letters, digits and -, e.g. THANGKA-101."))
     occupation_code = StringField(
@@ -43,13 +42,13 @@ class CourseForm(FlaskForm):
 
 
 @localized("title", _l("Section title"))
-class SectionForm(FlaskForm):
+class SectionForm(WebForm):
     """A section's title in up to three languages."""
 
 
 @localized("body", _l("Text (Markdown)"), area=True, max_length=200_000)
 @localized("title", _l("Title"))
-class LessonForm(FlaskForm):
+class LessonForm(WebForm):
     kind = SelectField(_l("Kind of lesson"), choices=kind_choices)
     credit_hours = FiniteDecimalField(_l("Credit hours"), places=2, default=0,
                                 validators=[Optional(), NumberRange(min=0, max=1000)])
@@ -61,23 +60,23 @@ class LessonForm(FlaskForm):
     is_published = BooleanField(_l("Visible to learners"), default=True)
 
 
-class AttachmentForm(FlaskForm):
+class AttachmentForm(WebForm):
     file = FileField(_l("PDF or image"), validators=[FileRequired()])
 
 
-class CoverForm(FlaskForm):
+class CoverForm(WebForm):
     file = FileField(_l("Cover image"), validators=[FileRequired()])
 
 
-class PrerequisitesForm(FlaskForm):
+class PrerequisitesForm(WebForm):
     prerequisites = SelectMultipleField(_l("Courses to complete first"), coerce=int)
 
 
-class InstructorsForm(FlaskForm):
+class InstructorsForm(WebForm):
     instructors = SelectMultipleField(_l("Instructors"), coerce=int)
 
 
-class OrderForm(FlaskForm):
+class OrderForm(WebForm):
     """The full new order of a course: ``s12,l45,l46,s13,l47`` (sections and lessons)."""
 
     order = HiddenField(validators=[DataRequired(), Regexp(r"^[sl]\d+(,[sl]\d+)*$"),

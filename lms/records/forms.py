@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
@@ -17,6 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
+from lms.core.forms import WebForm
 from lms.courses.models import SKILL_LEVEL_LABELS, TRAINING_TYPE_LABELS
 from lms.records.exporters import EXPORTERS
 from lms.records.models import ENTRY_KIND_LABELS, EXPORT_SHAPE_LABELS, OFFLINE_KINDS
@@ -32,7 +32,7 @@ def _levels(blank: str) -> list[tuple[str, str]]:
     return [("", blank)] + [(k.value, v) for k, v in SKILL_LEVEL_LABELS.items()]
 
 
-class OfflineEntryForm(FlaskForm):
+class OfflineEntryForm(WebForm):
     """An administrator records training that happened away from the site."""
 
     kind = SelectField(_l("What kind of training"),
@@ -62,13 +62,13 @@ class OfflineEntryForm(FlaskForm):
             self.token.data = secrets.token_urlsafe(16)
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(WebForm):
     """A correction or a revocation: the reason is required and kept."""
 
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=1000)])
 
 
-class ExportForm(FlaskForm):
+class ExportForm(WebForm):
     """What to export, in which format; sent by POST so no filter ends up in a URL."""
 
     format = SelectField(_l("File format"),
@@ -103,13 +103,13 @@ class ExportForm(FlaskForm):
             del self.include_full_ids
 
 
-class VerifyUploadForm(FlaskForm):
+class VerifyUploadForm(WebForm):
     """Anyone may upload a certificate PDF to check its signature."""
 
     file = FileField(_l("Certificate PDF"), validators=[FileRequired()])
 
 
-class SerialForm(FlaskForm):
+class SerialForm(WebForm):
     """Look a certificate up by its number."""
 
     class Meta:

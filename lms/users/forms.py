@@ -13,6 +13,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
 from lms.config import LOCALES
+from lms.core.forms import WebForm
 from lms.core.i18n import NATIVE_NAMES
 from lms.core.security import InvalidResidentId, validate_resident_id
 from lms.users.models import INSTITUTION_KIND_LABELS, PREFECTURES, ROLE_LABELS
@@ -49,7 +50,7 @@ def _password_field(label: str) -> PasswordField:
     ])
 
 
-class RegistrationForm(FlaskForm):
+class RegistrationForm(WebForm):
     real_name = StringField(
         _l("Real name"), validators=[DataRequired(), Length(max=100)],
         description=_l("As on your ID card; it appears on your certificates."))
@@ -66,14 +67,14 @@ class RegistrationForm(FlaskForm):
         description=_l("Needed for subsidised training. It is stored encrypted and shown masked."))
 
 
-class LoginForm(FlaskForm):
+class LoginForm(WebForm):
     contact = StringField(_l("Mobile phone number or email"),
                           validators=[DataRequired(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=PASSWORD_MAX)])
     remember = BooleanField(_l("Keep me logged in on this device"))
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(WebForm):
     real_name = StringField(_l("Real name"), validators=[DataRequired(), Length(max=100)])
     locale = SelectField(_l("Language"), choices=_locale_choices)
     resident_id = StringField(
@@ -81,7 +82,7 @@ class ProfileForm(FlaskForm):
         description=_l("It can be entered once; ask an administrator to correct it."))
 
 
-class PasswordChangeForm(FlaskForm):
+class PasswordChangeForm(WebForm):
     current = PasswordField(_l("Current password"), validators=[DataRequired(),
                                                                Length(max=PASSWORD_MAX)])
     password = _password_field(_l("New password"))
@@ -89,7 +90,7 @@ class PasswordChangeForm(FlaskForm):
         DataRequired(), EqualTo("password", message=_l("The two passwords differ."))])
 
 
-class PasswordResetForm(FlaskForm):
+class PasswordResetForm(WebForm):
     """An administrator gives an account a new password."""
 
     password = _password_field(_l("New password"))
@@ -97,7 +98,7 @@ class PasswordResetForm(FlaskForm):
         DataRequired(), EqualTo("password", message=_l("The two passwords differ."))])
 
 
-class InstitutionForm(FlaskForm):
+class InstitutionForm(WebForm):
     code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32)],
                        description=_l("A short unique code, e.g. LS-TBASE-01."))
     name_bo = StringField(_l("Name in Tibetan"), validators=[Optional(), Length(max=200)])
@@ -119,7 +120,7 @@ class InstitutionForm(FlaskForm):
         return ok
 
 
-class StaffForm(FlaskForm):
+class StaffForm(WebForm):
     """An administrator creates an account for an instructor or another administrator."""
 
     real_name = StringField(_l("Real name"), validators=[DataRequired(), Length(max=100)])

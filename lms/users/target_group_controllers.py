@@ -6,17 +6,17 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import SelectMultipleField, widgets
 
 from lms.core.access import roles_required
+from lms.core.forms import WebForm
 from lms.extensions import db
 from lms.users.models import Role, User
 from lms.users.target_groups import TARGET_GROUP_LABELS, can_tag, groups_of, set_target_groups
 
 
-class TargetGroupForm(FlaskForm):
+class TargetGroupForm(WebForm):
     """One checkbox per key group of the policy."""
 
     groups = SelectMultipleField(

@@ -145,8 +145,10 @@ def _error_page(error: HTTPException) -> tuple[str, int]:
         413: _("The file or form is too large."),
         500: _("Something went wrong on our side. Nothing you did caused it; please try again."),
     }
-    return render_template("web/error.html", code=code,
-                           message=messages.get(code, error.description)), code
+    message = messages.get(code, error.description)
+    if request.is_json or request.accept_mimetypes.best == "application/json":
+        return {"error": message}, code  # a script asked; it shows the message itself
+    return render_template("web/error.html", code=code, message=message), code
 
 
 def _csrf_error(error: CSRFError) -> tuple[str, int]:

@@ -58,6 +58,7 @@ def sample_arguments(world) -> dict:
         "action": "publish",
         "upload_id": "0" * 32,
         "question_id": 1, "attempt_id": 1,  # assessment
+        "category_id": 1, "criterion_id": 1, "pairing_id": 1, "stage_id": 1,
         "submission_id": world["evidence"].submission_id, "evidence_id": world["evidence"].id,
         "locale": "bo",
         "video_id": world["video"].id,  # a learner's evidence video: not library material
@@ -139,3 +140,29 @@ def test_who_may_open_what(app, world, login_as, client, endpoint):
 def test_numbers_too_large_for_the_database_are_bad_input_not_a_crash(login_as, make, url):
     client = login_as(make.regional_admin())
     assert client.get(url).status_code in (200, 400, 404)
+
+
+DEEP = "[" * 5000 + "]" * 5000
+
+
+@pytest.mark.parametrize("role", ["anonymous", "enrolled", "instructor", "regional_admin"])
+def test_no_post_fails_with_a_server_error_on_a_body_that_is_not_a_form(
+        app, world, login_as, client, role):
+    # Nothing at all, or JSON that is a list or nested too deep to read, sent where a form
+    # or an object is expected (with a valid CSRF token, as a page's script would send it).
+    if role != "anonymous":
+        login_as(world["people"][role])
+    args = sample_arguments(world)
+    bodies = [{}, {"json": [1, 2]}, {"data": DEEP, "content_type": "application/json"},
+              {"data": {"segments": DEEP, "position": "1"}}]
+    for rule in app.url_map.iter_rules():
+        methods = rule.methods & {"POST", "PUT"}
+        if not methods or rule.endpoint in ("users.logout", "web.set_language"):
+            continue
+        url = app.url_map.bind("localhost").build(
+            rule.endpoint, {name: args[name] for name in rule.arguments})
+        for body in bodies:
+            headers = {"X-CSRFToken": client.csrf_token()}
+            for method in methods:
+                response = client.open(url, method=method, headers=headers, **body)
+                assert response.status_code < 500, (role, method, url, body.keys())

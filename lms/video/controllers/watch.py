@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from flask import request
+from flask import current_app, request
 from werkzeug.exceptions import BadRequest
 
 from lms.core.access import login_required
@@ -22,7 +21,7 @@ def _report() -> tuple[Any, Any]:
     data = request.get_json(silent=True)
     if data is None:
         try:
-            data = {"segments": json.loads(request.form.get("segments") or "[]"),
+            data = {"segments": current_app.json.loads(request.form.get("segments") or "[]"),
                     "position": float(request.form.get("position") or "nan")}
         except ValueError:
             raise BadRequest() from None
