@@ -8,7 +8,7 @@ chain goes through ``credit``, which locks the chain first.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from flask import current_app
@@ -20,6 +20,7 @@ from lms.core.audit import audit
 from lms.core.db import utcnow
 from lms.core.errors import UserError
 from lms.core.files import clean_document
+from lms.core.forms import typed_number
 from lms.core.i18n import DISPLAY_TZ, normalize_text
 from lms.core.jobs import enqueue
 from lms.core.storage import storage
@@ -132,13 +133,17 @@ def reverse_entry(actor: User, entry_id: int, reason: str) -> LedgerEntry:
 
 # --- offline training ---------------------------------------------------------------------
 
+#: Training recorded from paper goes back decades, but not to year 1.
+EARLIEST_OFFLINE_DATE = date(1950, 1, 1)
+
+
 def parse_hours(raw: Any, *, field: str = "hours") -> Decimal:
     """Hours as typed by an admin: 0 to 1000, at most two decimal places."""
     try:
-        hours = Decimal(str(raw).strip())
-    except (InvalidOperation, ValueError):
+        hours = typed_number(raw)
+    except ValueError:
         raise UserError(_l("Enter the hours as a number, e.g. 4 or 1.5."), field) from None
-    if not hours.is_finite() or hours < 0 or hours > MAX_OFFLINE_HOURS:
+    if hours < 0 or hours > MAX_OFFLINE_HOURS:
         raise UserError(_l("Hours must be between 0 and 1000."), field)
     if hours != hours.quantize(ledger.HOURS_QUANTUM):
         raise UserError(_l("Hours have at most two decimal places."), field)
@@ -166,6 +171,9 @@ def enter_offline(actor: User, learner: User, *, kind: EntryKind | str,
         raise UserError(_l("Describe the training (what, where, with whom)."), "description")
     if occurred_on > datetime.now(DISPLAY_TZ).date():
         raise UserError(_l("The date cannot be in the future."), "occurred_on")
+    if occurred_on < EARLIEST_OFFLINE_DATE:
+        raise UserError(_l("Enter a date after %(date)s.", date=EARLIEST_OFFLINE_DATE.isoformat()),
+                        "occurred_on")
     clean = clean_document(evidence_data,
                            max_bytes=current_app.config["OFFLINE_EVIDENCE_MAX_BYTES"])
     key = storage().new_key("records/evidence", clean.extension)
@@ -200,6 +208,8 @@ def request_export(actor: User, *, fmt: str, shape: ExportShape | str, filters: 
         filters.institution_id = permissions.export_institution(actor, filters.institution_id)
     except PermissionError:
         raise Forbidden() from None
+    if filters.institution_id and db.session.get(Institution, filters.institution_id) is None:
+        raise UserError(_l("Choose an institution from the list."), "institution_id")
     if include_full_ids and not permissions.can_include_full_ids(actor):
         raise Forbidden()
     now = utcnow()

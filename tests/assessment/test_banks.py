@@ -294,3 +294,33 @@ def test_points_that_are_not_a_finite_number_are_refused_with_a_message(login_as
     assert response.status_code == 200 and "Not a valid decimal value." in response.text
     database.session.refresh(question)
     assert question.mark == 1
+
+
+@pytest.mark.parametrize("percent", ["nan", "sNaN", "inf", "1e2", "1_0", "5" * 30])
+def test_option_weights_that_are_not_plain_numbers_are_refused_with_a_message(
+        login_as, teacher, percent):
+    instructor, course = teacher
+    question = banks.import_questions(None, course, parse_gift(
+        "::q::Blue?{=Azurite ~Cinnabar}").questions)[0]
+    database.session.commit()
+    right, wrong = question.options
+    response = login_as(instructor).post(f"/teach/questions/{question.id}", data={
+        "name": "q", "category": question.category_id, "text_en": "Blue?", "mark": "1",
+        f"o{right.id}-percent": "100", f"o{wrong.id}-percent": percent})
+    assert response.status_code == 200 and "Enter a number" in response.text
+    database.session.refresh(wrong)
+    assert wrong.fraction == 0
+
+
+def test_option_weights_may_be_typed_in_tibetan_or_full_width_digits(login_as, teacher):
+    instructor, course = teacher
+    question = banks.import_questions(None, course, parse_gift(
+        "::q::Blue?{=Azurite ~Cinnabar}").questions)[0]
+    database.session.commit()
+    right, wrong = question.options
+    response = login_as(instructor).post(f"/teach/questions/{question.id}", data={
+        "name": "q", "category": question.category_id, "text_en": "Blue?", "mark": "1",
+        f"o{right.id}-percent": "༡༠༠", f"o{wrong.id}-percent": "２５"})
+    assert response.status_code == 302
+    database.session.refresh(wrong)
+    assert wrong.fraction == 0.25

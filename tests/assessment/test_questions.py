@@ -225,6 +225,9 @@ def test_matching_refuses_an_item_or_a_choice_the_question_does_not_have():
         qtype.read(q, layout, MultiDict({"q7.99": "0"}))
     with pytest.raises(UserError):
         qtype.read(q, layout, MultiDict({"q7.1": "9"}))
+    for odd in ("²", "༣", "1" * 5000, "-1"):  # digits int() refuses, or too many
+        with pytest.raises(UserError):
+            qtype.read(q, layout, MultiDict({"q7.1": odd}))
 
 
 def test_two_items_with_the_same_match_are_both_right_with_it():

@@ -66,6 +66,15 @@ def test_answers_are_autosaved_and_a_reload_shows_them(learner_in_quiz):
     assert re.search(r'value="true" checked', page)
 
 
+def test_an_answer_field_for_an_absurd_question_number_is_ignored(learner_in_quiz):
+    client, _learner, course, lesson = learner_in_quiz()
+    attempt_id = start(client, course, lesson)
+    response = client.post(f"/quiz/attempts/{attempt_id}/save",
+                           data={**answers(lesson), "q" + "1" * 5000: "x"},
+                           headers={"Accept": "application/json"})
+    assert response.status_code == 200
+
+
 def test_the_option_order_is_shuffled_once_per_attempt_and_kept(learner_in_quiz):
     client, _learner, course, lesson = learner_in_quiz(shuffle_options=True)
     attempt_id = start(client, course, lesson)

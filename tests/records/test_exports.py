@@ -203,6 +203,15 @@ def test_a_regional_admin_exports_in_the_background_and_downloads(world, make, l
     assert "disability" not in status_url
 
 
+def test_an_export_for_an_institution_that_does_not_exist_is_refused(world, make, login_as,
+                                                                    db):
+    client = login_as(make.regional_admin())
+    response = ask(client, institution_id="999999")
+    assert response.status_code == 200
+    assert "Choose an institution from the list." in response.text
+    assert db.session.scalar(select(Export)) is None
+
+
 def test_only_the_requesting_admin_may_download(world, make, login_as, db):
     admin, other = make.regional_admin(), make.regional_admin()
     client = login_as(admin)

@@ -129,6 +129,10 @@ def test_a_regional_admin_enters_a_certificate_obtained_elsewhere(setting, make,
     ({"hours": "1.234"}, "at most two decimal places"),
     ({"hours": "-3"}, "between 0 and 1000"),
     ({"hours": "lots"}, "as a number"),
+    ({"hours": "1_0"}, "as a number"),
+    ({"hours": "NaN"}, "as a number"),
+    ({"hours": "1e2"}, "as a number"),
+    ({"occurred_on": "0001-01-01"}, "Enter a date after 1950-01-01."),
     ({"occurred_on": (date.today() + timedelta(days=3)).isoformat()}, "future"),
 ])
 def test_bad_offline_entries_are_explained(setting, login_as, db, changes, message):
@@ -139,3 +143,12 @@ def test_bad_offline_entries_are_explained(setting, login_as, db, changes, messa
     assert any(message in e for e in form_errors(response.get_data(as_text=True)))
     assert db.session.scalar(select(LedgerEntry).where(LedgerEntry.learner_id == learner.id)) \
         is None
+
+
+def test_hours_may_be_typed_in_tibetan_digits(setting, login_as, db):
+    admin, learner = setting
+    response = post(login_as(admin), learner, form(institution_id=str(admin.institution_id),
+                                                   hours="༡.༥"))
+    assert response.status_code == 302
+    entry = db.session.scalar(select(LedgerEntry).where(LedgerEntry.learner_id == learner.id))
+    assert entry.hours == Decimal("1.50")

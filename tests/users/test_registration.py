@@ -60,6 +60,7 @@ def test_duplicate_email_is_refused_with_a_message_and_writes_nothing(client, db
     ("540102290001011234", "impossible"),           # born in the future
     ("990102199001011234", "not a real region"),
     ("54010219900101123Y", "digit or the letter X"),
+    ("54010²199001011233", "digit or the letter X"),  # a digit to isdigit(), not to int()
 ])
 def test_invalid_id_numbers_are_refused_with_a_reason_and_write_nothing(client, db, bad_id,
                                                                         expected):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -19,6 +19,7 @@ from lms.assessment.models import AttemptSlot, Question, QuestionCategory, Quest
 from lms.assessment.permissions import can_manage_bank
 from lms.assessment.questions import is_other_answer, qtype_of, type_label
 from lms.core.errors import UserError
+from lms.core.forms import typed_number
 from lms.core.i18n import CONTENT_LANGS, normalize_text
 from lms.courses.models import Course
 from lms.extensions import db
@@ -198,8 +199,8 @@ def export_questions(questions: Iterable[Question], lang: str | None = None) -> 
 
 def _decimal(raw: Any, field: str, low: Decimal, high: Decimal) -> Decimal:
     try:
-        value = Decimal(str(raw))
-    except (InvalidOperation, ValueError):
+        value = typed_number(raw)
+    except ValueError:
         raise UserError(_l("Enter a number."), field) from None
     if not low <= value <= high:
         raise UserError(_l("Enter a number between %(low)s and %(high)s.", low=low, high=high),

@@ -4,7 +4,7 @@ files: ``lms.assessment.operations.evidence``)."""
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -26,6 +26,7 @@ from lms.assessment.models import (
 from lms.assessment.permissions import can_manage_bank, can_review_submission
 from lms.core import signals
 from lms.core.errors import UserError
+from lms.core.forms import typed_number
 from lms.core.i18n import normalize_text, set_localized
 from lms.courses.models import Course, Enrolment, Lesson
 from lms.courses.operations import complete_lesson, progress_for
@@ -118,8 +119,8 @@ def save_criterion(actor: User, task: PracticalTask, criterion: RubricCriterion 
         if level.get("points") in (None, "") and not level_obj.title:
             continue
         try:
-            level_obj.points = Decimal(str(level.get("points"))).quantize(CENT)
-        except (InvalidOperation, ValueError):
+            level_obj.points = typed_number(level.get("points")).quantize(CENT)
+        except ValueError:
             raise UserError(_l("Each level needs its points."), "levels") from None
         if not Decimal("0") <= level_obj.points <= Decimal("1000"):
             raise UserError(_l("Points are between 0 and 1000."), "levels")

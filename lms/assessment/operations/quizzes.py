@@ -36,12 +36,13 @@ from lms.assessment.models import (
 from lms.assessment.permissions import can_grade_attempt, can_manage_bank
 from lms.assessment.questions import QUESTION_TYPES, qtype_of
 from lms.core.errors import UserError
+from lms.core.forms import typed_number
 from lms.courses.models import Course, Enrolment, Lesson
 from lms.courses.operations import complete_lesson, progress_for
 from lms.extensions import db
 from lms.users.models import User
 
-_FIELD = re.compile(r"^q(\d+)(?:\.\d+)?$")
+_FIELD = re.compile(r"^q([0-9]{1,18})(?:\.[0-9]{1,18})?$")
 CENT = Decimal("0.01")
 
 
@@ -294,8 +295,8 @@ def grade_essay(grader: User, slot: AttemptSlot, *, points: Any, feedback: str |
     if not can_grade_attempt(grader, attempt, course):
         raise Forbidden()
     try:
-        value = Decimal(str(points)).quantize(CENT, ROUND_HALF_UP)
-    except ArithmeticError:
+        value = typed_number(points).quantize(CENT, ROUND_HALF_UP)
+    except ValueError:
         value = Decimal("-1")
     if not Decimal("0") <= value <= slot.mark:
         raise UserError(_l("Give between 0 and %(mark)s points.", mark=slot.mark), "points")

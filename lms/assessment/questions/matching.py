@@ -66,7 +66,8 @@ class Matching(QuestionType):
                 raise refused()
             if not value:
                 continue
-            if not value.isdigit() or int(value) >= len(layout.get("choices", [])):
+            if not (value.isascii() and value.isdigit() and len(value) < 6) \
+                    or int(value) >= len(layout.get("choices", [])):
                 raise refused()
             pairs[item] = int(value)
         return {"pairs": pairs} if pairs else None
