@@ -16,6 +16,7 @@ from lms.extensions import db
 from lms.records import permissions
 from lms.records.models import Certificate, LedgerEntry
 from lms.users.models import Institution, Role, User
+from lms.users.util import parse_contact
 
 ZERO = Decimal("0")
 
@@ -79,16 +80,26 @@ def total_hours(learner: User) -> Decimal:
 
 
 def learners_visible_to(actor: User, q: str = "") -> Select:
-    """Learners whose record an administrator may open, by name; filtered by ``q``."""
+    """Learners whose record an administrator may open, filtered by ``q``: part of a name,
+    or a whole phone number or email.
+
+    Phone numbers and emails are shown masked, so they match only whole: matching
+    part of one would let a search reveal the hidden digits one at a time.
+    """
     stmt = select(User).where(User.role == Role.LEARNER).order_by(User.real_name, User.id)
     if not permissions.is_regional(actor):
         stmt = stmt.where(User.id.in_(
             permissions.institution_learner_ids(actor.institution_id or -1)))
     q = (q or "").strip()
     if q:
-        like = f"%{q}%"
-        stmt = stmt.where(or_(User.real_name.ilike(like), User.phone.ilike(like),
-                              User.email.ilike(like)))
+        name = User.real_name.icontains(q, autoescape=True)
+        try:
+            kind, contact = parse_contact(q)
+        except ValueError:
+            stmt = stmt.where(name)
+        else:
+            stmt = stmt.where(or_(name, (User.phone if kind == "phone" else User.email)
+                                  == contact))
     return stmt
 
 

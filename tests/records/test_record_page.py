@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from urllib.parse import quote
 
 import pytest
 
@@ -121,3 +122,13 @@ def test_admins_see_learners_phone_numbers_masked_but_can_search_by_them(make, l
                  client.get("/admin/users/?role=learner").text):
         echoed = page.count("q=13912345678") + page.count('value="13912345678"')  # the search
         assert "139****5678" in page and page.count("13912345678") == echoed
+
+
+def test_a_masked_phone_number_cannot_be_recovered_by_searching_for_part_of_it(make, login_as):
+    learner = make.learner(real_name="ཚེ་རིང་", contact="13912345678")
+    make.completed_course(learner, lessons=1)
+    client = login_as(make.regional_admin())
+    for part in ("1391", "139_2345678", "%5678", "12345"):
+        assert "ཚེ་རིང་" not in client.get(f"/records/learners/?q={quote(part)}").text, part
+    for whole in ("13912345678", "139 1234 5678", "ཚེ་"):
+        assert "ཚེ་རིང་" in client.get(f"/records/learners/?q={quote(whole)}").text, whole
