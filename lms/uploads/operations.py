@@ -57,6 +57,8 @@ def register_purpose(purpose: Purpose) -> Purpose:
     return purpose
 
 
+#: How long a completely uploaded file waits for the form that uses it.
+COMPLETE_UPLOAD_WAIT = timedelta(hours=6)
 #: Uploads whose bytes are still the upload's own.
 _UNCLAIMED = (UploadState.RECEIVING, UploadState.COMPLETE)
 
@@ -77,9 +79,11 @@ def start_upload(owner: User, *, purpose: str, filename: str, size: int) -> Uplo
     if size <= 0:
         raise UserError(_l("The file is empty."), "file")
     limit = spec.max_bytes()
-    # Finished but never used files count too: each holds its bytes for hours.
+    _forget_expired(owner)
+    # Finished but never used files count too: each holds its bytes until it expires.
     open_uploads = db.session.scalar(select(func.count(Upload.id)).where(
-        Upload.owner_id == owner.id, Upload.state.in_(_UNCLAIMED)))
+        Upload.owner_id == owner.id, Upload.state.in_(_UNCLAIMED),
+        Upload.expires_at >= utcnow()))
     if open_uploads >= current_app.config["UPLOAD_MAX_OPEN"]:
         raise UserError(_l("You have too many unfinished uploads. Finish or cancel one "
                            "before starting another."), "file")
@@ -192,6 +196,9 @@ def complete_upload(upload: Upload) -> Upload:
     if upload.state != UploadState.RECEIVING or upload.received != upload.size:
         raise UserError(_l("The file is not completely uploaded yet."), "file")
     upload.state = UploadState.COMPLETE
+    # A whole file waits a while for the form that uses it (a refused form can be sent
+    # again without uploading again), not days: it counts against its owner's limit.
+    upload.expires_at = min(upload.expires_at, utcnow() + COMPLETE_UPLOAD_WAIT)
     db.session.flush()
     return upload
 
@@ -220,10 +227,8 @@ def claim_upload(upload_id: str, owner: User, purpose: str) -> Upload:
     upload = get_upload(upload_id, owner)
     if upload.purpose != purpose:
         raise NotFound()
-    if upload.state != UploadState.COMPLETE:
+    if not _move(upload, (UploadState.COMPLETE,), UploadState.CLAIMED):
         raise UserError(_l("The file is not completely uploaded yet."), "file")
-    upload.state = UploadState.CLAIMED
-    db.session.flush()
     return upload
 
 
@@ -233,19 +238,26 @@ def abort_upload(upload: Upload) -> None:
     A claimed upload's bytes belong to what claimed it (a video's source, say)
     and are not the upload's to delete.
     """
-    if upload.state not in _UNCLAIMED:
+    if not _move(upload, _UNCLAIMED, UploadState.ABORTED):
         raise UserError(_l("This file is already in use; it can no longer be cancelled."),
                         "file")
-    upload.state = UploadState.ABORTED
     delete_after_commit(upload.key)
-    db.session.flush()
 
 
-def _forget_expired(limit: int = 20) -> None:
-    """Delete a few expired, unclaimed uploads (called as new ones start)."""
-    expired = db.session.scalars(
-        select(Upload).where(Upload.expires_at < utcnow(),
-                             Upload.state.in_(_UNCLAIMED))
-        .limit(limit)).all()
-    for upload in expired:
+def _move(upload: Upload, from_states: tuple[UploadState, ...], to: UploadState) -> bool:
+    """Change the upload's state if it is still in one of ``from_states``, checked by the
+    database itself: a claim and a cancellation at the same moment cannot both win."""
+    result = db.session.execute(
+        update(Upload).where(Upload.id == upload.id, Upload.state.in_(from_states))
+        .values(state=to, updated_at=utcnow()).execution_options(synchronize_session=False))
+    db.session.refresh(upload)
+    return result.rowcount == 1
+
+
+def _forget_expired(owner: User | None = None, limit: int = 20) -> None:
+    """Delete a few expired, unclaimed uploads (anyone's, or ``owner``'s) as new ones start."""
+    stmt = select(Upload).where(Upload.expires_at < utcnow(), Upload.state.in_(_UNCLAIMED))
+    if owner is not None:
+        stmt = stmt.where(Upload.owner_id == owner.id)
+    for upload in db.session.scalars(stmt.limit(limit)).all():
         abort_upload(upload)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import io
+from datetime import timedelta
 
 import pytest
 
+from lms.core.db import utcnow
 from lms.core.storage import storage
 from lms.uploads import operations
 from lms.uploads.models import Upload, UploadState
@@ -246,3 +248,38 @@ def test_a_cancelled_upload_loses_its_bytes(login_as, make, db):
     assert client.post(f"/uploads/{upload_id}/abort").json == {"state": "aborted"}
     assert not storage().path(key).exists()
     assert client.get(f"/uploads/{upload_id}").status_code == 404
+
+
+def test_expired_uploads_stop_counting_against_the_limit(app, login_as, make, db):
+    app.config["UPLOAD_MAX_OPEN"] = 2
+    owner = make.learner()
+    client = login_as(owner)
+    data = file_bytes()
+    upload_whole(client, data)
+    start(client, data)
+    assert start(client, data).status_code == 413
+    for upload in db.session.query(Upload).filter_by(owner_id=owner.id):
+        upload.expires_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    assert start(client, data).status_code == 201
+    assert {u.state for u in db.session.query(Upload).filter_by(owner_id=owner.id)} == {
+        UploadState.ABORTED, UploadState.RECEIVING}
+
+
+def test_a_whole_file_waits_hours_not_days_for_the_form_that_uses_it(login_as, make, db):
+    client = login_as(make.instructor())
+    upload = db.session.get(Upload, upload_whole(client, file_bytes()))
+    assert upload.expires_at - utcnow() <= operations.COMPLETE_UPLOAD_WAIT
+
+
+def test_a_cancellation_rolled_back_keeps_the_bytes(login_as, make, db):
+    owner = make.instructor()
+    client = login_as(owner)
+    data = file_bytes()
+    upload_id = start(client, data).json["id"]
+    put(client, upload_id, 0, data[:CHUNK])
+    upload = db.session.get(Upload, upload_id)
+    operations.abort_upload(upload)
+    db.session.rollback()
+    assert storage().path(upload.key).read_bytes() == data[:CHUNK]
+    assert db.session.get(Upload, upload_id).state == UploadState.RECEIVING
