@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, login_user, logout_user, user_loaded_from_cookie
 from werkzeug.wrappers import Response
 
 from lms.core.access import login_required, public, roles_required
@@ -32,6 +32,13 @@ def _admin_panel(user: User) -> dict:
     return {"template": "users/panel_admin.html",
             "people": db.count(users_visible_to(user)),
             "institutions": db.count(institutions_visible_to(user))}
+
+
+@user_loaded_from_cookie.connect
+def _new_csrf_secret(_app: object, user: User) -> None:
+    """A login restored from "keep me logged in" happens inside whatever session the browser
+    had; like any login (see ``_log_in``), it must not keep that session's CSRF secret."""
+    session.pop("csrf_token", None)
 
 
 @login_manager.user_loader

@@ -37,6 +37,19 @@ def test_logging_in_and_out_start_new_sessions_with_new_csrf_secrets(client, mak
     assert client.post("/language", data={"locale": "bo"}).status_code == 302
 
 
+def test_a_login_restored_from_keep_me_logged_in_gets_a_new_csrf_secret(app, client, make):
+    user = make.learner()
+    client.post("/account/login", data={"contact": user.email, "password": PASSWORD,
+                                        "remember": "y"})
+    remembered = client.get_cookie("remember_token").value
+    browser = app.test_client()  # a browser given a session by someone else, then the cookie
+    planted = browser.csrf_token()
+    browser.set_cookie("remember_token", remembered)
+    assert user.real_name in browser.get("/dashboard").text
+    assert browser.post("/language", data={"locale": "bo", "csrf_token": planted}
+                        ).status_code == 400
+
+
 def test_logging_out_forgets_a_remembered_login(client, make):
     user = make.learner()
     client.post("/account/login", data={"contact": user.email, "password": PASSWORD,
