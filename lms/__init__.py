@@ -103,7 +103,7 @@ def _configure_flask(app: Flask) -> None:
         # HSTS, secure redirects and Flask-WTF's referrer check on HTTPS depend on it.
         from werkzeug.middleware.proxy_fix import ProxyFix
 
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
 
 def _init_extensions(app: Flask) -> None:

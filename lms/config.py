@@ -154,8 +154,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SESSION_COOKIE_SECURE", False, _bool,
             "Send the session cookie over HTTPS only; turn on behind TLS."),
     Setting("TRUSTED_PROXIES", 0, int,
-            "Reverse proxies in front of Yonten (nginx: 1) whose X-Forwarded-For/-Proto/-Host "
-            "it believes; 0 when clients reach it directly.", _not_negative),
+            "Reverse proxies in front of Yonten (nginx: 1) whose X-Forwarded-For and "
+            "X-Forwarded-Proto it believes; 0 when clients reach it directly.", _not_negative),
     Setting("LOG_LEVEL", "INFO", str, "Python logging level for the app and its workers."),
     # --- accounts ----------------------------------------------------------
     Setting("LOGIN_SLOWDOWN_AFTER", 3, int,
