@@ -135,7 +135,7 @@ def format_date(value: datetime | date | None) -> str:
     return value.strftime("%Y-%m-%d")
 
 
-def _error_page(error: HTTPException) -> tuple[str, int]:
+def _error_page(error: HTTPException) -> tuple[str | dict, int]:
     code = error.code or 500
     messages = {
         400: _("The request could not be understood."),
@@ -145,25 +145,27 @@ def _error_page(error: HTTPException) -> tuple[str, int]:
         413: _("The file or form is too large."),
         500: _("Something went wrong on our side. Nothing you did caused it; please try again."),
     }
-    message = messages.get(code, error.description)
+    return _error_response(code, messages.get(code, error.description))
+
+
+def _csrf_error(error: CSRFError) -> tuple[str | dict, int]:
+    return _error_response(400, _("This form has expired or did not come from this site. "
+                                  "Please go back, reload the page and send it again."))
+
+
+def _error_response(code: int, message: str) -> tuple[str | dict, int]:
+    """An error page, or for a page's script (JSON sent or asked for) the message as JSON."""
     if request.is_json or request.accept_mimetypes.best == "application/json":
-        return {"error": message}, code  # a script asked; it shows the message itself
+        return {"error": message}, code
     return render_template("web/error.html", code=code, message=message), code
 
 
-def _csrf_error(error: CSRFError) -> tuple[str, int]:
-    return render_template(
-        "web/error.html", code=400,
-        message=_("This form has expired or did not come from this site. "
-                  "Please go back, reload the page and send it again.")), 400
-
-
-def _unusable_number(error: Exception) -> tuple[str, int]:
+def _unusable_number(error: Exception) -> tuple[str | dict, int]:
     db.session.rollback()
     return _error_page(BadRequest())
 
 
-def _server_error(error: HTTPException) -> tuple[str, int]:
+def _server_error(error: HTTPException) -> tuple[str | dict, int]:
     db.session.rollback()
     return _error_page(error)
 

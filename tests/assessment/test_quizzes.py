@@ -66,6 +66,15 @@ def test_answers_are_autosaved_and_a_reload_shows_them(learner_in_quiz):
     assert re.search(r'value="true" checked', page)
 
 
+def test_an_autosave_with_an_expired_form_gets_the_reason_as_json(learner_in_quiz):
+    client, _learner, course, lesson = learner_in_quiz()
+    attempt_id = start(client, course, lesson)
+    response = client.post(f"/quiz/attempts/{attempt_id}/save", csrf=False,
+                           data={**answers(lesson), "csrf_token": "stale"},
+                           headers={"Accept": "application/json"})
+    assert response.status_code == 400 and "expired" in response.json["error"]
+
+
 def test_an_answer_field_for_an_absurd_question_number_is_ignored(learner_in_quiz):
     client, _learner, course, lesson = learner_in_quiz()
     attempt_id = start(client, course, lesson)
