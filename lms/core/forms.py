@@ -43,24 +43,33 @@ class EmptyForm(WebForm):
 
 
 class FiniteDecimalField(DecimalField):
-    """A decimal that refuses NaN and infinities (``sNaN`` would crash range checks)."""
+    """A decimal as people type it (see ``typed_number``): ``༡.༥`` and ``１．５`` are 1.5;
+    NaN, infinities (``sNaN`` would crash range checks), exponents and ``1_0`` are refused."""
 
     def process_formdata(self, valuelist: list[Any]) -> None:
-        super().process_formdata(valuelist)
-        if isinstance(self.data, Decimal) and not self.data.is_finite():
+        if not valuelist:
+            return
+        try:
+            self.data = typed_number(valuelist[0])
+        except ValueError:
             self.data = None
-            raise ValueError(_l("Not a valid decimal value."))
+            raise ValueError(_l("Not a valid decimal value.")) from None
 
 
 _TYPED_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 
 
 def typed_number(raw: Any) -> Decimal:
-    """A number as a person types it, in any script's digits (``༡.༥``, ``１.５``, ``1.5``).
+    """A number as a person types it, in any script's digits (``༡.༥``, ``１.５``, ``1.5``);
+    a ``Decimal`` already read is taken as it is, if finite.
 
     Anything else raises ``ValueError``: NaN, infinities, exponents, ``1_0``,
     or more than 20 characters.
     """
+    if isinstance(raw, Decimal):
+        if not raw.is_finite():
+            raise ValueError(f"not a finite number: {raw!r}")
+        return raw
     text = unicodedata.normalize("NFKC", str(raw).strip())
     text = "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in text)
     if len(text) > 20 or not _TYPED_NUMBER.fullmatch(text):

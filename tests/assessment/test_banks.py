@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -282,7 +283,7 @@ def test_a_category_id_that_is_not_a_number_is_a_bad_request(login_as, teacher):
         QuestionCategory.course_id == course.id, QuestionCategory.name == "唐卡")) == 0
 
 
-@pytest.mark.parametrize("mark", ["sNaN", "NaN", "Infinity", "-inf"])
+@pytest.mark.parametrize("mark", ["sNaN", "NaN", "Infinity", "-inf", "1e2", "1_0"])
 def test_points_that_are_not_a_finite_number_are_refused_with_a_message(login_as, teacher,
                                                                         mark):
     instructor, course = teacher
@@ -319,8 +320,9 @@ def test_option_weights_may_be_typed_in_tibetan_or_full_width_digits(login_as, t
     database.session.commit()
     right, wrong = question.options
     response = login_as(instructor).post(f"/teach/questions/{question.id}", data={
-        "name": "q", "category": question.category_id, "text_en": "Blue?", "mark": "1",
+        "name": "q", "category": question.category_id, "text_en": "Blue?", "mark": "１．５",
         f"o{right.id}-percent": "༡༠༠", f"o{wrong.id}-percent": "２５"})
     assert response.status_code == 302
     database.session.refresh(wrong)
-    assert wrong.fraction == 0.25
+    database.session.refresh(question)
+    assert wrong.fraction == 0.25 and question.mark == Decimal("1.5")
