@@ -85,12 +85,13 @@ class Storage:
 
 
 @contextlib.contextmanager
-def atomic_file(final: Path) -> Iterator[BinaryIO]:
+def atomic_file(final: Path, *, mode: int = 0o666) -> Iterator[BinaryIO]:
     """Write ``final`` through a temporary file beside it, renamed into place only if the
-    block succeeds: readers see the whole file or none."""
+    block succeeds: readers see the whole file or none. ``mode`` is filtered by the umask;
+    0o600 keeps a file of personal data to its owner."""
     tmp = final.with_name(f".{final.name}.{secrets.token_hex(4)}.part")
     try:
-        with open(tmp, "wb") as fh:
+        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode), "wb") as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())

@@ -140,8 +140,9 @@ def export(fmt: str, out: Path, shape: str, date_from: str | None, date_to: str 
                                          locale=locale)
             stream.flush()
         else:
-            # A file appears under its name only once its audit entry has committed.
-            with atomic_file(out) as stream:
+            # A file appears under its name only once its audit entry has committed, and
+            # it is readable by its owner only: it holds people's names and ID numbers.
+            with atomic_file(out, mode=0o600) as stream:
                 count = reports.write_export(stream, fmt, shape_, f, include_full_ids=full_ids,
                                              locale=locale)
                 audited(count)

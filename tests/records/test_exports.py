@@ -136,6 +136,7 @@ def test_cli_exports_with_filters_and_audits(world, lms_cli, tmp_path, db):
                      "--institution", str(world["first"].id), "--locale", "en")
     assert result.exit_code == 0, result.output
     assert len(read_csv(out.read_bytes())) == 3
+    assert out.stat().st_mode & 0o777 == 0o600  # names and ID numbers: the owner's only
     logged = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "records.exported"))
     assert logged.details["rows"] == 3 and logged.details["format"] == "csv"
     assert logged.details["filters"] == {"institution_id": world["first"].id}
