@@ -172,8 +172,8 @@ def enter_offline(actor: User, learner: User, *, kind: EntryKind | str,
     if occurred_on > datetime.now(DISPLAY_TZ).date():
         raise UserError(_l("The date cannot be in the future."), "occurred_on")
     if occurred_on < EARLIEST_OFFLINE_DATE:
-        raise UserError(_l("Enter a date after %(date)s.", date=EARLIEST_OFFLINE_DATE.isoformat()),
-                        "occurred_on")
+        raise UserError(_l("Enter a date on or after %(date)s.",
+                           date=EARLIEST_OFFLINE_DATE.isoformat()), "occurred_on")
     clean = clean_document(evidence_data,
                            max_bytes=current_app.config["OFFLINE_EVIDENCE_MAX_BYTES"])
     key = storage().new_key("records/evidence", clean.extension)

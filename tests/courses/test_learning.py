@@ -312,6 +312,19 @@ def test_a_visitor_sees_a_newly_published_course_at_once_despite_the_page_cache(
     assert first.title_en not in client.get("/courses/").text
 
 
+def test_visitors_are_served_the_catalogue_from_memory(app, make, monkeypatch):
+    make.course(title_en="Open course")
+    database.session.commit()
+    first = app.test_client().get("/courses/")
+
+    def not_again(*args, **kwargs):
+        raise AssertionError("the page was rendered again")
+
+    monkeypatch.setattr("lms.courses.controllers.learning.render_template", not_again)
+    again = app.test_client().get("/courses/")
+    assert again.status_code == 200 and again.data == first.data
+
+
 def test_a_page_rendered_for_a_remembered_login_is_never_served_to_visitors(app, make):
     # The browser lost its session cookie but kept "keep me logged in": the page is
     # rendered for the learner, so it must not become every visitor's page.

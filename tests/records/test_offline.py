@@ -132,7 +132,7 @@ def test_a_regional_admin_enters_a_certificate_obtained_elsewhere(setting, make,
     ({"hours": "1_0"}, "as a number"),
     ({"hours": "NaN"}, "as a number"),
     ({"hours": "1e2"}, "as a number"),
-    ({"occurred_on": "0001-01-01"}, "Enter a date after 1950-01-01."),
+    ({"occurred_on": "0001-01-01"}, "Enter a date on or after 1950-01-01."),
     ({"occurred_on": (date.today() + timedelta(days=3)).isoformat()}, "future"),
 ])
 def test_bad_offline_entries_are_explained(setting, login_as, db, changes, message):
