@@ -258,18 +258,28 @@ def test_an_instructor_adds_a_chinese_translation_to_a_tibetan_question(login_as
     assert right.text_zh == "对" and question.display_lang("zh_Hans") == "zh"
 
 
-def test_weights_that_leave_no_right_answer_are_refused(login_as, teacher):
-    instructor, course = teacher
+def blue_question(course):
+    """A two-option question (Azurite right, Cinnabar wrong) saved in ``course``'s bank."""
     question = banks.import_questions(None, course, parse_gift(
         "::q::Blue?{=Azurite ~Cinnabar}").questions)[0]
     database.session.commit()
+    return question
+
+
+def edit_weights(client, question, mark, right_percent, wrong_percent):
     right, wrong = question.options
-    response = login_as(instructor).post(f"/teach/questions/{question.id}", data={
-        "name": "q", "category": question.category_id, "text_en": "Blue?", "mark": "1",
-        f"o{right.id}-percent": "50", f"o{wrong.id}-percent": "0"})
+    return client.post(f"/teach/questions/{question.id}", data={
+        "name": "q", "category": question.category_id, "text_en": "Blue?", "mark": mark,
+        f"o{right.id}-percent": right_percent, f"o{wrong.id}-percent": wrong_percent})
+
+
+def test_weights_that_leave_no_right_answer_are_refused(login_as, teacher):
+    instructor, course = teacher
+    question = blue_question(course)
+    response = edit_weights(login_as(instructor), question, "1", "50", "0")
     assert response.status_code == 200 and "100%" in response.text
-    database.session.refresh(right)
-    assert right.fraction == 1
+    database.session.refresh(question.options[0])
+    assert question.options[0].fraction == 1
 
 
 # --- hostile input ---------------------------------------------------------------------------
@@ -287,9 +297,7 @@ def test_a_category_id_that_is_not_a_number_is_a_bad_request(login_as, teacher):
 def test_points_that_are_not_a_finite_number_are_refused_with_a_message(login_as, teacher,
                                                                         mark):
     instructor, course = teacher
-    question = banks.import_questions(None, course, parse_gift(
-        "::q::Blue?{=Azurite ~Cinnabar}").questions)[0]
-    database.session.commit()
+    question = blue_question(course)
     response = login_as(instructor).post(f"/teach/questions/{question.id}", data={
         "name": "q", "category": question.category_id, "text_en": "Blue?", "mark": mark})
     assert response.status_code == 200 and "Not a valid decimal value." in response.text
@@ -301,28 +309,18 @@ def test_points_that_are_not_a_finite_number_are_refused_with_a_message(login_as
 def test_option_weights_that_are_not_plain_numbers_are_refused_with_a_message(
         login_as, teacher, percent):
     instructor, course = teacher
-    question = banks.import_questions(None, course, parse_gift(
-        "::q::Blue?{=Azurite ~Cinnabar}").questions)[0]
-    database.session.commit()
-    right, wrong = question.options
-    response = login_as(instructor).post(f"/teach/questions/{question.id}", data={
-        "name": "q", "category": question.category_id, "text_en": "Blue?", "mark": "1",
-        f"o{right.id}-percent": "100", f"o{wrong.id}-percent": percent})
+    question = blue_question(course)
+    response = edit_weights(login_as(instructor), question, "1", "100", percent)
     assert response.status_code == 200 and "Enter a number" in response.text
-    database.session.refresh(wrong)
-    assert wrong.fraction == 0
+    database.session.refresh(question.options[1])
+    assert question.options[1].fraction == 0
 
 
 def test_option_weights_may_be_typed_in_tibetan_or_full_width_digits(login_as, teacher):
     instructor, course = teacher
-    question = banks.import_questions(None, course, parse_gift(
-        "::q::Blue?{=Azurite ~Cinnabar}").questions)[0]
-    database.session.commit()
-    right, wrong = question.options
-    response = login_as(instructor).post(f"/teach/questions/{question.id}", data={
-        "name": "q", "category": question.category_id, "text_en": "Blue?", "mark": "１．５",
-        f"o{right.id}-percent": "༡༠༠", f"o{wrong.id}-percent": "２５"})
+    question = blue_question(course)
+    response = edit_weights(login_as(instructor), question, "１．５", "༡༠༠", "２５")
     assert response.status_code == 302
-    database.session.refresh(wrong)
     database.session.refresh(question)
-    assert wrong.fraction == 0.25 and question.mark == Decimal("1.5")
+    database.session.refresh(question.options[1])
+    assert question.options[1].fraction == 0.25 and question.mark == Decimal("1.5")
