@@ -101,7 +101,7 @@ def test_the_record_downloads_as_a_bilingual_pdf(learner_with_record, login_as, 
 def test_the_learners_dashboard_has_a_record_panel(learner_with_record, login_as):
     learner, _course = learner_with_record
     page = login_as(learner).get("/dashboard").get_data(as_text=True)
-    assert "My training record" in page and "hours credited" in page
+    assert "My training record" in page and "Hours credited" in page
     assert "My record" in page  # the header link
 
 
@@ -132,3 +132,15 @@ def test_a_masked_phone_number_cannot_be_recovered_by_searching_for_part_of_it(m
         assert "ཚེ་རིང་" not in client.get(f"/records/learners/?q={quote(part)}").text, part
     for whole in ("13912345678", "139 1234 5678", "ཚེ་"):
         assert "ཚེ་རིང་" in client.get(f"/records/learners/?q={quote(whole)}").text, whole
+
+
+@pytest.mark.parametrize("locale, seconds, shown", [
+    ("zh_Hans", 3900, "1 小时 05 分钟"), ("bo", 120, "སྐར་མ་ 2"), ("en", 59, "0 min"),
+])
+def test_study_time_is_written_in_the_readers_language(app, locale, seconds, shown):
+    from flask_babel import force_locale
+
+    from lms.records.controllers.record import study_time
+
+    with app.test_request_context(), force_locale(locale):
+        assert study_time(seconds) == shown

@@ -121,3 +121,12 @@ def test_mismatched_passwords_and_short_passwords_are_explained(client, db):
     errors = " ".join(form_errors(response.text))
     assert "8 to 128 characters" in errors
     assert "differ" in errors
+
+
+@pytest.mark.parametrize("language, required", [
+    ("bo", "འདི་ངེས་པར་དུ་འབྲི་དགོས།"), ("zh-CN", "此项为必填项。"), ("en", "This field is required."),
+])
+def test_form_checks_speak_the_readers_language(client, db, language, required):
+    response = client.post("/account/register", data={"real_name": "", "contact": ""},
+                           headers={"Accept-Language": language})
+    assert required in form_errors(response.text)

@@ -6,6 +6,7 @@ import json
 
 from flask import Response, abort, redirect, render_template, url_for
 from flask.blueprints import BlueprintSetupState
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -96,7 +97,9 @@ def study_time(seconds: int | None) -> str:
     """Verified study time as hours and minutes (1 h 05 min)."""
     minutes = max(int(seconds or 0), 0) // 60
     hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
+    if hours:
+        return _("%(hours)s h %(minutes)s min", hours=hours, minutes=f"{minutes:02d}")
+    return _("%(minutes)s min", minutes=minutes)
 
 
 def install(state: BlueprintSetupState) -> None:
