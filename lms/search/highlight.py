@@ -1,6 +1,7 @@
 """Passages of a result with the matched words marked: escaped text and <mark>, nothing else."""
 
 import html
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -80,18 +81,52 @@ def _highlight(text: str, terms: set[str], start: int, end: int, max_chars: int)
 
 
 def result_passage(
-    stored: Mapping[str, Any], terms: set[str], *, max_chars: int = 240, scan_chars: int = 20_000
+    stored: Mapping[str, Any],
+    terms: set[str],
+    *,
+    lang: str = "",
+    max_chars: int = 240,
+    scan_chars: int = 20_000,
 ) -> Markup:
     """Return the passage a result shows: the first passage field where terms match, marked;
-    else the opening of the first field that has text."""
-    for name in PASSAGE_FIELDS:
+    else the opening of the first field that has text.
+
+    A field holds its text in every language it was written in, one after the other; a
+    passage stays within one language, the reader's first (``lang``: "bo", "zh_Hans",
+    "en"), so a Tibetan reader does not get Tibetan, Chinese and English run together.
+    """
+    fields = [(name, (stored.get(name) or "")[:scan_chars]) for name in PASSAGE_FIELDS]
+    for _name, text in fields:
         # Highlighting re-analyses the text; the scan is capped so one long lesson
         # cannot slow a results page.
-        text = (stored.get(name) or "")[:scan_chars]
-        marked = highlight_passage(text, terms, max_chars=max_chars) if text else ""
-        if marked:
-            return Markup(marked)  # noqa: S704 - MarkFormatter escaped every character
-    opening = next((stored[n] for n in PASSAGE_FIELDS if stored.get(n)), "")
+        for block in language_blocks(text, lang):
+            marked = highlight_passage(block, terms, max_chars=max_chars)
+            if marked:
+                return Markup(marked)  # noqa: S704 - MarkFormatter escaped every character
+    opening = next((block for _name, text in fields for block in language_blocks(text, lang)),
+                   "")
     shortened = opening[:max_chars]
     suffix = "…" if len(opening) > len(shortened) else ""
     return escape(shortened) + suffix
+
+
+_SCRIPTS = {"bo": re.compile(r"[\u0f00-\u0fff]"), "zh": re.compile(r"[\u3400-\u9fff]"),
+            "en": re.compile(r"[A-Za-z]")}
+
+
+def language_blocks(text: str, lang: str = "") -> list[str]:
+    """The text cut where its lines change script (Tibetan, Chinese, Latin), the blocks in
+    ``lang``'s script first, the others in their order."""
+    blocks: list[tuple[str, list[str]]] = []
+    for line in text.splitlines():
+        # A Chinese character says as much as a word: it counts thrice.
+        counts = {code: len(pattern.findall(line)) * (3 if code == "zh" else 1)
+                  for code, pattern in _SCRIPTS.items()}
+        script = max(counts, key=counts.get) if any(counts.values()) else ""
+        if blocks and (not script or script == blocks[-1][0]):
+            blocks[-1][1].append(line)
+        else:
+            blocks.append((script, [line]))
+    wanted = lang.split("_")[0].lower()
+    ordered = sorted(blocks, key=lambda block: block[0] != wanted)
+    return [joined for _script, lines in ordered if (joined := "\n".join(lines).strip())]

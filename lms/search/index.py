@@ -173,6 +173,7 @@ class SearchIndex:
             passage=result_passage(
                 stored,
                 terms,
+                lang=lang,
                 max_chars=self.passage_chars,
                 scan_chars=self.highlight_scan_chars,
             ),

@@ -57,6 +57,24 @@ def test_the_matching_passage_is_marked_and_everything_else_escaped(client, make
     assert re.sub(r"</?mark>", "", passage).count("<") == 0
 
 
+def test_a_passage_keeps_to_one_language_the_readers_first(client, make, index_jobs):
+    make.course(code="LANG-1", title_en="Pigments",
+                summary_bo="ཐང་ཀའི་ཚོན་རྩི་ནི་རྡོ་ཚོན་ཡིན། ཚོན་རྩི་རྡུང་སྟངས།",
+                summary_zh="唐卡的颜料是矿物颜料。研磨颜料的方法。",
+                summary_en="Thangka pigments are minerals. How to grind pigments.")
+    index_jobs()
+
+    def passage(q: str, lang: str) -> str:
+        client.set_cookie("lms_lang", lang, domain="localhost")
+        [text] = re.findall(r'<p class="passage">(.*?)</p>', search(client, q).text, flags=re.S)
+        return text
+
+    chinese = passage("颜料", "bo")  # found in Chinese: the Chinese text, not all three
+    assert "颜料" in chinese and "ཚོན" not in chinese and "minerals" not in chinese
+    english = passage("pigments", "zh_Hans")
+    assert "<mark>" in english and "颜料" not in english and "ཚོན" not in english
+
+
 def test_facets_show_counts_and_filter_the_results(client, indexed):
     thangka, incense = indexed
     html = search(client, "ཐང་ཀ").text
