@@ -13,7 +13,7 @@ from datetime import timedelta, timezone
 from typing import Any
 
 from flask import current_app, g, has_request_context, request
-from flask_babel import get_locale
+from flask_babel import get_locale, gettext
 from flask_login import current_user
 
 from lms.config import LOCALES
@@ -109,3 +109,8 @@ def normalize_text(value: str | None) -> str | None:
     if value is None:
         return None
     return unicodedata.normalize("NFC", value).strip()
+
+
+def labelled(label: Any, value: Any) -> str:
+    """``label: value`` with the reader's punctuation (Chinese 标签：值, Tibetan ཁ་བྱང། ཐང་)."""
+    return gettext("%(label)s: %(value)s", label=label, value=value)

@@ -11,6 +11,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select
 
+from lms.core.i18n import labelled
 from lms.core.jobs import Job, JobState
 from lms.core.storage import storage
 from lms.courses.models import Course, Enrolment, Lesson
@@ -214,8 +215,8 @@ def _watched_column(course: Course, enrolment_ids: list[int]) -> dict[int, str]:
     values = {}
     for enrolment_id, user_id in users.items():
         values[enrolment_id] = " · ".join(
-            f"{lesson.title}: "
-            f"{watched_percent(watched.get((user_id, lesson.id, video.id), 0.0), video)}%"
+            labelled(lesson.title,
+                     f"{watched_percent(watched.get((user_id, lesson.id, video.id), 0.0), video)}%")
             for lesson, video in lessons)
     return values
 

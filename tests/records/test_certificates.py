@@ -81,7 +81,9 @@ def test_an_unknown_or_forged_serial_is_not_valid(issued, client):
     forged = cert.serial[:-1] + ("0" if cert.serial[-1] != "0" else "1")
     response = client.get(f"/verify/{forged}")
     assert response.status_code == 404
-    assert "Not a certificate of this platform" in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert "Not a certificate of this platform" in page
+    assert f'name="serial" value="{forged}"' in page  # to correct a mistyped number at once
 
 
 def test_a_revoked_certificate_is_shown_as_revoked(issued, make, login_as, client, db):

@@ -100,3 +100,16 @@ def test_pages_work_without_javascript(client):
     html = client.get("/account/register").text
     assert "<script" not in html
     assert 'method="post"' in html
+
+
+@pytest.mark.parametrize("locale, shown", [
+    ("zh_Hans", "画布准备：40%"), ("bo", "ཐང་ཀ། 40%"), ("en", "Canvas: 40%"),
+])
+def test_a_label_and_its_value_take_the_readers_punctuation(app, locale, shown):
+    from flask_babel import force_locale
+
+    from lms.core.i18n import labelled
+
+    label = {"zh_Hans": "画布准备", "bo": "ཐང་ཀ", "en": "Canvas"}[locale]
+    with app.test_request_context(), force_locale(locale):
+        assert labelled(label, "40%") == shown

@@ -25,7 +25,7 @@ from lms.core.access import login_required, roles_required
 from lms.core.db import utcnow, writes_later
 from lms.core.errors import UserError
 from lms.core.forms import EmptyForm
-from lms.core.i18n import CONTENT_LANGS
+from lms.core.i18n import CONTENT_LANGS, labelled
 from lms.core.storage import send_media
 from lms.courses.models import Lesson
 from lms.extensions import db
@@ -40,7 +40,7 @@ def _editor(lesson_id: int) -> Response:
 def _form_errors(form) -> None:
     for field in form:
         for error in field.errors:
-            flash(f"{field.label.text}: {error}" if hasattr(field, "label") else str(error),
+            flash(labelled(field.label.text, error) if hasattr(field, "label") else str(error),
                   "error")
 
 

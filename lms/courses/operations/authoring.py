@@ -16,7 +16,7 @@ from werkzeug.exceptions import Forbidden
 from lms.core import signals
 from lms.core.db import utcnow
 from lms.core.errors import UserError
-from lms.core.i18n import CONTENT_LANGS, normalize_text, set_localized
+from lms.core.i18n import CONTENT_LANGS, labelled, normalize_text, set_localized
 from lms.courses import permissions
 from lms.courses.kinds import LESSON_KINDS, kind_of
 from lms.courses.models import (
@@ -138,7 +138,8 @@ def publish_problems(course: Course) -> list[str]:
         # Without a required lesson the course would complete on any first lesson.
         problems.append(str(_l("Mark at least one published lesson as required.")))
     for lesson in lessons:
-        problems.extend(f"{lesson.title}: {p}" for p in kind_of(lesson).publish_problems(lesson))
+        problems.extend(labelled(lesson.title, p)
+                        for p in kind_of(lesson).publish_problems(lesson))
     return problems
 
 
