@@ -154,13 +154,43 @@ DEMO_STAGES = (
 )
 DEMO_CRITERIA = (
     (dict(title_bo="རས་ཀྱི་དམ་ཚད།", title_zh="绷紧程度", title_en="Tension"), None,
-     [("0", "松弛", "Slack"), ("2", "基本平整", "Mostly even"), ("4", "紧而平", "Taut and even")]),
+     [("0", "ལྷོད་པོ།", "松弛", "Slack"), ("2", "ཕལ་ཆེར་སྙོམས་པོ།", "基本平整", "Mostly even"),
+      ("4", "དམ་ཞིང་སྙོམས་པོ།", "紧而平", "Taut and even")]),
     (dict(title_bo="ངོས་འཇམ་པོ།", title_zh="表面光滑", title_en="Smoothness"), 2,
-     [("0", "粗糙", "Rough"), ("2", "有少量颗粒", "A few grains"),
-      ("4", "光亮如镜", "Mirror-smooth")]),
+     [("0", "རྩུབ་པོ།", "粗糙", "Rough"), ("2", "རྡུལ་ཕྲན་ཉུང་ཤས་ཡོད།", "有少量颗粒", "A few grains"),
+      ("4", "མེ་ལོང་ལྟར་འོད་ལྡན།", "光亮如镜", "Mirror-smooth")]),
     (dict(title_bo="གཙང་སྦྲ།", title_zh="整洁", title_en="Cleanliness"), None,
-     [("0", "有污渍", "Stained"), ("2", "干净", "Clean")]),
+     [("0", "དྲི་མ་ཡོད།", "有污渍", "Stained"), ("2", "གཙང་མ།", "干净", "Clean")]),
 )
+#: Each demo question in its other language, so that a Tibetan or a Chinese reader can take
+#: the whole quiz: the question's text, then its options' texts (and matches), in order.
+DEMO_TRANSLATIONS = {
+    "རས་གཞི།": ("zh", "准备唐卡画布时，白土要和什么调在一起？",
+                ["动物胶", "油", "盐", "牛奶"]),
+    "མཐིང་།": ("zh", "石青是一种来自矿石的颜料。", []),
+    "ལྷ་བྲིས་པ།": ("zh", "唐卡画师用藏语怎么说？", []),
+    "矿物颜料": ("bo", "གཤམ་གྱི་གང་དག་ཐང་ཀར་རྒྱུན་དུ་བེད་སྤྱོད་བྱེད་པའི་རྡོ་ཚོན་ཡིན་ནམ།",
+                ["མཐིང་།", "མཚལ།", "རྫས་སྦྱོར་ཚོན་རྩི།", "ཆུ་ཚོན།"]),
+    "打磨": ("bo", "ལྷ་བྲིས་པས་གསེར་གྱི་ཆ་ཤས་འོད་འཚེར་བའི་ཆེད་དུ་གང་གིས་བརྡར་གྱི་ཡོད།",
+             ["མཆིང་བུ།", "ཤིང་།", "རས།"]),
+    "用金": ("bo", "ཐང་ཀ་གཅིག་ལ་གསེར་ཁེ་ 2.5 དགོས་ན། ཐང་ཀ་བཞི་ལ་ཁྱོན་བསྡོམས་ཁེ་ག་ཚོད་དགོས།", []),
+    "颜色": ("bo", "རྡོ་ཚོན་དང་ཁ་དོག་ཟུང་སྒྲིག་གནང་རོགས།",
+             [("མཐིང་།", "སྔོན་པོ།"), ("སྤང་མ།", "ལྗང་ཁུ།"), ("མཚལ།", "དམར་པོ།")]),
+}
+
+
+def _translate_demo_questions(questions: list) -> None:
+    for question in questions:
+        lang, text, options = DEMO_TRANSLATIONS.get(question.name, (None, None, []))
+        if lang is None:
+            continue
+        setattr(question, f"text_{lang}", text)
+        texts = [o for o in question.options if o.text_bo or o.text_zh or o.text_en]
+        for option, translated in zip(texts, options, strict=False):
+            text, match = translated if isinstance(translated, tuple) else (translated, None)
+            setattr(option, f"text_{lang}", text)
+            if match is not None:
+                setattr(option, f"match_{lang}", match)
 
 
 def load_demo() -> list[str]:
@@ -176,6 +206,7 @@ def load_demo() -> list[str]:
     result = parse_gift(DEMO_GIFT)
     assert result.ok, [str(e) for e in result.errors]
     questions = banks.import_questions(admin, course, result.questions)
+    _translate_demo_questions(questions)
     section = course_ops.save_section(admin, course, None, **DEMO_SECTION)
     quiz_lesson = course_ops.save_lesson(admin, section, None, required=True, is_published=True,
                                          **DEMO_QUIZ)
@@ -193,7 +224,8 @@ def load_demo() -> list[str]:
     for titles, stage_index, levels in DEMO_CRITERIA:
         practical.save_criterion(
             admin, task, None, stage_id=stages[stage_index].id if stage_index is not None else None,
-            levels=[{"points": p, "title_zh": zh, "title_en": en} for p, zh, en in levels],
+            levels=[{"points": p, "title_bo": bo, "title_zh": zh, "title_en": en}
+                    for p, bo, zh, en in levels],
             **titles)
     db.session.flush()
     return [f"Demo quiz ({len(questions)} questions) and practical task added to {course.code}."]

@@ -8,8 +8,9 @@ import io
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
+from lms.assessment import formats
 from lms.assessment.cli import load_demo
-from lms.assessment.models import PracticalTask, Quiz
+from lms.assessment.models import PracticalTask, Question, Quiz
 from lms.assessment.operations import practical, quizzes
 from lms.core.db import utcnow
 from lms.courses.cli import load_demo as load_course_demo
@@ -88,3 +89,11 @@ def test_the_demo_adds_a_quiz_and_a_staged_practical_task_to_the_thangka_course(
     assert len(task.stages) == 3 and len(task.criteria) == 3
     assert practical.task_problems(task) == []
     assert find_enrolment(demo_user(Role.LEARNER), course).completed_at is None  # in progress
+    # A Tibetan and a Chinese reader can each take the whole quiz in their language.
+    questions = db.session.scalars(select(Question).where(Question.course_id == course.id))
+    for question in questions:
+        assert {"bo", "zh"} <= set(question.languages), question.name
+        for option in question.options:  # the options a learner sees (not accepted answers)
+            if question.qtype != formats.SHORT_ANSWER and (option.text_zh or option.text_bo):
+                assert option.text_bo and option.text_zh, (question.name, option.id)
+    assert all(level.title_bo for criterion in task.criteria for level in criterion.levels)
