@@ -56,7 +56,7 @@ class MultiCheckboxField(SelectMultipleField):
 class CategoryForm(WebForm):
     #: Set when renaming; not a number only when the request was forged.
     category_id = IntegerField(widget=HiddenInput(), validators=[Optional()])
-    name = StringField(_l("Category"), validators=[DataRequired(), Length(max=255)],
+    name = StringField(_l("New category"), validators=[DataRequired(), Length(max=255)],
                        description=_l("Use / for subcategories, e.g. 唐卡/颜料."))
 
 

@@ -68,7 +68,7 @@
     function tick() {
       var left = Math.max(0, Math.round((deadline - (Date.now() - skew)) / 1000));
       var m = Math.floor(left / 60), s = left % 60;
-      out.textContent = m + ":" + (s < 10 ? "0" : "") + s;
+      out.textContent = el.getAttribute("data-msg-left").replace("%(time)s", m + ":" + (s < 10 ? "0" : "") + s);
       if (left > 0) return setTimeout(tick, 1000);
       out.textContent = el.getAttribute("data-msg-timeup");
       var button = document.getElementById("submit-attempt");
