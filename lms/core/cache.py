@@ -19,7 +19,7 @@ from typing import Any
 
 from flask import current_app, make_response, request, session
 from flask_login import current_user
-from sqlalchemy import String, select, update
+from sqlalchemy import String, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -50,7 +50,12 @@ def bump(session: Session, name: str) -> None:
 
 def current(session: Session, name: str) -> int:
     """The current revision of ``name`` (0 before its first change)."""
-    return session.scalar(select(Revision.value).where(Revision.name == name)) or 0
+    # Read on every cached page: through the session's connection, without the ORM's
+    # per-statement work (it selects a plain column).
+    return session.connection().execute(_CURRENT, {"name": name}).scalar() or 0
+
+
+_CURRENT = select(Revision.value).where(Revision.name == bindparam("name"))
 
 
 _ALL_CACHES: weakref.WeakSet[FragmentCache] = weakref.WeakSet()
