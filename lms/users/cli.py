@@ -55,12 +55,14 @@ DEMO_PASSWORD = "yonten-demo-2026"  # noqa: S105 (printed for demo accounts only
 
 DEMO_INSTITUTIONS = (
     dict(code="LS-TBASE", kind=InstitutionKind.PUBLIC_TRAINING_BASE, prefecture="540100",
-         county="城关区", subsidy_approved=True,
+         county_bo="ཁྲིན་ཀོན་ཆུས།", county_zh="城关区", county_en="Chengguan District",
+         subsidy_approved=True,
          name_bo="ལྷ་ས་གྲོང་ཁྱེར་ལས་རིགས་ལག་རྩལ་སྦྱོང་བརྡར་སྤྱི་པའི་གཞི་ཚུགས།",
          name_zh="拉萨市职业技能公共实训基地",
          name_en="Lhasa Public Vocational Skills Training Base"),
     dict(code="SG-THANGKA", kind=InstitutionKind.PRIVATE, prefecture="540200",
-         county="桑珠孜区", subsidy_approved=True,
+         county_bo="བསམ་འགྲུབ་རྩེ་ཆུས།", county_zh="桑珠孜区", county_en="Samzhubzê District",
+         subsidy_approved=True,
          name_bo="གཞིས་ཀ་རྩེ་ཐང་ཀའི་སྒྱུ་རྩལ་སློབ་གྲྭ།",
          name_zh="日喀则唐卡艺术培训学校",
          name_en="Shigatse Thangka Art School"),

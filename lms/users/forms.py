@@ -107,7 +107,9 @@ class InstitutionForm(WebForm):
     kind = SelectField(_l("Type"), choices=lambda: [(k.value, v) for k, v in
                                                     INSTITUTION_KIND_LABELS.items()])
     prefecture = SelectField(_l("Prefecture"), choices=lambda: list(PREFECTURES.items()))
-    county = StringField(_l("County"), validators=[Optional(), Length(max=100)])
+    county_bo = StringField(_l("County in Tibetan"), validators=[Optional(), Length(max=100)])
+    county_zh = StringField(_l("County in Chinese"), validators=[Optional(), Length(max=100)])
+    county_en = StringField(_l("County in English"), validators=[Optional(), Length(max=100)])
     subsidy_approved = BooleanField(_l("Approved for government-subsidised training"))
     is_active = BooleanField(_l("Active"), default=True)
 

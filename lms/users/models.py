@@ -81,7 +81,9 @@ class Institution(TimestampMixin, Base):
     name_en: Mapped[str | None] = mapped_column(String(200))
     kind: Mapped[InstitutionKind] = mapped_column(enum_column(InstitutionKind))
     prefecture: Mapped[str] = mapped_column(String(6))
-    county: Mapped[str | None] = mapped_column(String(100))
+    county_bo: Mapped[str | None] = mapped_column(String(100))
+    county_zh: Mapped[str | None] = mapped_column(String(100))
+    county_en: Mapped[str | None] = mapped_column(String(100))
     subsidy_approved: Mapped[bool] = mapped_column(default=False)
     is_active: Mapped[bool] = mapped_column(default=True)
 
@@ -90,6 +92,10 @@ class Institution(TimestampMixin, Base):
     @property
     def name(self) -> str:
         return localized(self, "name")
+
+    @property
+    def county(self) -> str:
+        return localized(self, "county")
 
     @property
     def prefecture_label(self) -> str:

@@ -215,7 +215,7 @@ def save_institution(actor: User, institution: Institution | None, **fields: Any
         institution = Institution(code=code)
         db.session.add(institution)
     institution.code = code
-    for key in ("name_bo", "name_zh", "name_en", "county"):
+    for key in ("name_bo", "name_zh", "name_en", "county_bo", "county_zh", "county_en"):
         setattr(institution, key, normalize_text(fields.get(key)) or None)
     institution.kind = InstitutionKind(fields["kind"])
     institution.prefecture = fields["prefecture"]

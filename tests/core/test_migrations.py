@@ -36,6 +36,18 @@ def test_the_migrations_form_one_line_that_can_be_undone(tmp_path):
     command.upgrade(config, "head")
 
 
+def with_todays_institution_columns(url: str) -> None:
+    """Give an old database the institution columns later migrations add (0009: the county
+    per language), so that today's factories can fill it; the tests here touch no other."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        for lang in ("bo", "zh", "en"):
+            conn.execute(text(f"ALTER TABLE institutions ADD COLUMN county_{lang} VARCHAR(100)"))
+    engine.dispose()
+
+
 def test_watch_records_move_to_the_lessons_they_were_watched_in_and_back(base_config, tmp_path):
     """0008 gives a learner's record of a video to the lessons their progress shows they
     watched it in (else to the first lesson playing it), so no watched second is lost and
@@ -54,6 +66,7 @@ def test_watch_records_move_to_the_lessons_they_were_watched_in_and_back(base_co
     url = f"sqlite:///{tmp_path / 'watch.db'}"
     config = alembic_config(url)
     command.upgrade(config, "0007")
+    with_todays_institution_columns(url)
     app = create_app({**base_config, "DATABASE_URL": url,
                       "SEARCH_INDEX_PATH": str(tmp_path / "search")})
     with app.app_context():
@@ -120,6 +133,7 @@ def test_a_learners_study_clock_starts_from_their_latest_reading_report(base_con
     url = f"sqlite:///{tmp_path / 'reading.db'}"
     config = alembic_config(url)
     command.upgrade(config, "0007")
+    with_todays_institution_columns(url)
     app = create_app({**base_config, "DATABASE_URL": url,
                       "SEARCH_INDEX_PATH": str(tmp_path / "search")})
     with app.app_context():
@@ -139,3 +153,34 @@ def test_a_learners_study_clock_starts_from_their_latest_reading_report(base_con
         clock = db.session.execute(text("SELECT user_id, last_report_at FROM study_clocks")).one()
         assert tuple(clock) == (reader_id, 1700000300.0)
         db.session.remove()
+
+
+def test_a_county_moves_to_the_language_its_script_shows_and_back(tmp_path):
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from lms.cli import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'county.db'}"
+    config = alembic_config(url)
+    command.upgrade(config, "0008")
+    engine = create_engine(url)
+    counties = {"T-1": "ཁྲིན་ཀོན་ཆུས།", "T-2": "城关区", "T-3": "Nyemo County", "T-4": None}
+    with engine.begin() as conn:
+        for code, county in counties.items():
+            conn.execute(text(
+                "INSERT INTO institutions (code, kind, prefecture, county, subsidy_approved, "
+                "is_active, created_at, updated_at) VALUES (:code, 'enterprise', '540100', "
+                ":county, 0, 1, '2026-01-01', '2026-01-01')"), {"code": code, "county": county})
+    command.upgrade(config, "0009")
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT code, county_bo, county_zh, county_en FROM institutions "
+                                 "ORDER BY code")).all()
+    assert [tuple(r) for r in rows] == [
+        ("T-1", "ཁྲིན་ཀོན་ཆུས།", None, None), ("T-2", None, "城关区", None),
+        ("T-3", None, None, "Nyemo County"), ("T-4", None, None, None)]
+    command.downgrade(config, "0008")
+    with engine.connect() as conn:
+        back = dict(conn.execute(text("SELECT code, county FROM institutions")).all())
+    assert back == counties
+    engine.dispose()
