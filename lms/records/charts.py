@@ -50,14 +50,18 @@ def _finite(value: Number) -> float:
 
 
 def _em_width(text: str) -> float:
-    # A rough advance per character: Chinese is one em wide, Tibetan stacked
-    # consonants and vowel signs take no extra room, everything else ~0.6 em.
+    # A rough advance per character, erring wide (a label cut short reads better than one
+    # cut off at the chart's edge): Chinese is one em wide; Tibetan letters ~0.75 em, their
+    # stacked consonants and vowel signs no extra room; capitals and digits ~0.7 em (course
+    # codes are mostly these); everything else ~0.6 em.
     width = 0.0
     for ch in text:
         if unicodedata.east_asian_width(ch) in "WF":
             width += 1.0
         elif unicodedata.combining(ch) or "\u0f71" <= ch <= "\u0fbc":
             continue
+        elif "\u0f40" <= ch <= "\u0f6c" or ch.isupper() or ch.isdigit():
+            width += 0.75 if ch >= "\u0f40" else 0.7
         else:
             width += 0.6
     return width
