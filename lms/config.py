@@ -181,9 +181,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("UPLOAD_CHUNK_BYTES", 2 * 2**20, int,
             "Size of one upload chunk; small chunks resume well on weak networks.", _positive),
     Setting("UPLOAD_MAX_OPEN", 5, int,
-            "Unfinished uploads one person may have at a time.", _positive),
+            "Uploads one person may have open at a time: still arriving, or whole but not "
+            "yet used.", _positive),
     Setting("UPLOAD_EXPIRE_HOURS", 48, int,
-            "Unfinished uploads older than this are deleted.", _positive),
+            "Unfinished uploads older than this are deleted (a whole file nobody used, "
+            "after 6 hours).", _positive),
     # --- video -------------------------------------------------------------
     Setting("VIDEO_MAX_DURATION_S", 3 * 3600.0, float,
             "Longest video accepted, in seconds (a longer one is rejected before transcoding).",
