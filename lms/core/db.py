@@ -246,15 +246,18 @@ class Database:
         finally:
             write_intent.reset(token)
 
-    def one_or_create(self, stmt: Any, make: Callable[[], Any]) -> Any:
+    def one_or_create(self, stmt: Any, make: Callable[[], Any], *, locked: bool = False) -> Any:
         """The row ``stmt`` selects, else ``make()``'s new row, added in a savepoint.
 
         Two units of work (two tabs) may both find nothing; the second insert
         then breaks a unique constraint inside its savepoint, and the row the
-        first one made is selected instead. A ``stmt`` that locks
-        (``with_for_update``) locks whichever row is returned; a new row is
-        held by this unit of work until it commits.
+        first one made is selected instead. ``locked``: the row returned is
+        locked until the commit and read afresh (PostgreSQL locks the row; on
+        SQLite a unit of work that writes holds the database's write lock from
+        its start); a new row is held by this unit of work until it commits.
         """
+        if locked:
+            stmt = stmt.with_for_update().execution_options(populate_existing=True)
         row = self.session.scalar(stmt)
         if row is None:
             try:

@@ -339,6 +339,6 @@ def _locked_record(user_id: int, lesson_id: int, video_id: int) -> WatchRecord:
     return db.one_or_create(
         select(WatchRecord).where(WatchRecord.user_id == user_id,
                                   WatchRecord.lesson_id == lesson_id,
-                                  WatchRecord.video_id == video_id)
-        .with_for_update().execution_options(populate_existing=True),
-        lambda: WatchRecord(user_id=user_id, lesson_id=lesson_id, video_id=video_id, state={}))
+                                  WatchRecord.video_id == video_id),
+        lambda: WatchRecord(user_id=user_id, lesson_id=lesson_id, video_id=video_id, state={}),
+        locked=True)

@@ -120,13 +120,10 @@ def study_clock(user_id: int) -> StudyClock:
     """The learner's study clock, created if need be, locked until the commit.
 
     Lock it before any row of what is being studied, so every kind of study
-    takes its locks in one order. PostgreSQL locks the row; on SQLite a unit
-    of work that writes holds the database's write lock from its start.
+    takes its locks in one order.
     """
-    return db.one_or_create(
-        select(StudyClock).where(StudyClock.user_id == user_id)
-        .with_for_update().execution_options(populate_existing=True),
-        lambda: StudyClock(user_id=user_id, carry_s=0.0))
+    return db.one_or_create(select(StudyClock).where(StudyClock.user_id == user_id),
+                            lambda: StudyClock(user_id=user_id, carry_s=0.0), locked=True)
 
 
 def record_reading(progress: LessonProgress, now: datetime, lesson: Lesson | None = None) -> int:
