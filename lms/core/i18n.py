@@ -111,6 +111,15 @@ def normalize_text(value: str | None) -> str | None:
     return unicodedata.normalize("NFC", value).strip()
 
 
+def guess_language(text: str) -> str:
+    """The content language a text is written in, judged by its script."""
+    tibetan = sum(1 for c in text if "\u0f00" <= c <= "\u0fff")
+    chinese = sum(1 for c in text if "\u4e00" <= c <= "\u9fff" or "\u3400" <= c <= "\u4dbf")
+    if not tibetan and not chinese:
+        return "en"
+    return "bo" if tibetan >= chinese else "zh"
+
+
 def labelled(label: Any, value: Any) -> str:
     """``label: value`` with the reader's punctuation (Chinese 标签：值, Tibetan ཁ་བྱང། ཐང་)."""
     return gettext("%(label)s: %(value)s", label=label, value=value)

@@ -1,7 +1,6 @@
 """Passages of a result with the matched words marked: escaped text and <mark>, nothing else."""
 
 import html
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,6 +16,7 @@ from whoosh.highlight import (
     top_fragments,
 )
 
+from lms.core.i18n import guess_language
 from lms.search.analysis import analyzer
 from lms.search.schema import PASSAGE_FIELDS
 
@@ -95,34 +95,27 @@ def result_passage(
     passage stays within one language, the reader's first (``lang``: "bo", "zh_Hans",
     "en"), so a Tibetan reader does not get Tibetan, Chinese and English run together.
     """
-    fields = [(name, (stored.get(name) or "")[:scan_chars]) for name in PASSAGE_FIELDS]
-    for _name, text in fields:
-        # Highlighting re-analyses the text; the scan is capped so one long lesson
-        # cannot slow a results page.
-        for block in language_blocks(text, lang):
-            marked = highlight_passage(block, terms, max_chars=max_chars)
-            if marked:
-                return Markup(marked)  # noqa: S704 - MarkFormatter escaped every character
-    opening = next((block for _name, text in fields for block in language_blocks(text, lang)),
-                   "")
+    # Highlighting re-analyses the text; the scan is capped so one long lesson
+    # cannot slow a results page.
+    blocks = [block for name in PASSAGE_FIELDS
+              for block in language_blocks((stored.get(name) or "")[:scan_chars], lang)]
+    for block in blocks:
+        marked = highlight_passage(block, terms, max_chars=max_chars)
+        if marked:
+            return Markup(marked)  # noqa: S704 - MarkFormatter escaped every character
+    opening = blocks[0] if blocks else ""
     shortened = opening[:max_chars]
     suffix = "…" if len(opening) > len(shortened) else ""
     return escape(shortened) + suffix
 
 
-_SCRIPTS = {"bo": re.compile(r"[\u0f00-\u0fff]"), "zh": re.compile(r"[\u3400-\u9fff]"),
-            "en": re.compile(r"[A-Za-z]")}
-
-
 def language_blocks(text: str, lang: str = "") -> list[str]:
-    """The text cut where its lines change script (Tibetan, Chinese, Latin), the blocks in
-    ``lang``'s script first, the others in their order."""
+    """The text cut where its lines change language (by script: ``guess_language``), the
+    blocks in ``lang`` first, the others in their order. A line without letters (blank,
+    digits, punctuation) stays with the block it is in."""
     blocks: list[tuple[str, list[str]]] = []
     for line in text.splitlines():
-        # A Chinese character says as much as a word: it counts thrice.
-        counts = {code: len(pattern.findall(line)) * (3 if code == "zh" else 1)
-                  for code, pattern in _SCRIPTS.items()}
-        script = max(counts, key=counts.get) if any(counts.values()) else ""
+        script = guess_language(line) if any(c.isalpha() for c in line) else ""
         if blocks and (not script or script == blocks[-1][0]):
             blocks[-1][1].append(line)
         else:

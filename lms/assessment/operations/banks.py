@@ -20,7 +20,7 @@ from lms.assessment.permissions import can_manage_bank
 from lms.assessment.questions import is_other_answer, qtype_of, type_label
 from lms.core.errors import UserError
 from lms.core.forms import typed_number
-from lms.core.i18n import CONTENT_LANGS, normalize_text
+from lms.core.i18n import CONTENT_LANGS, guess_language, normalize_text
 from lms.courses.models import Course
 from lms.extensions import db
 from lms.users.models import User
@@ -43,15 +43,6 @@ def parse_file(data: bytes | str, fmt: str, *, max_bytes: int,
             "The file is %(size)s bytes; the largest file accepted is %(limit)s bytes.",
             size=size, limit=max_bytes))])
     return IMPORT_FORMATS[fmt][1](data, max_bytes=max_bytes)
-
-
-def guess_language(text: str) -> str:
-    """The content language a question is written in, judged by its script."""
-    tibetan = sum(1 for c in text if "\u0f00" <= c <= "\u0fff")
-    chinese = sum(1 for c in text if "\u4e00" <= c <= "\u9fff" or "\u3400" <= c <= "\u4dbf")
-    if not tibetan and not chinese:
-        return "en"
-    return "bo" if tibetan >= chinese else "zh"
 
 
 # --- categories ----------------------------------------------------------------------
