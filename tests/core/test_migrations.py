@@ -48,6 +48,21 @@ def with_todays_institution_columns(url: str) -> None:
     engine.dispose()
 
 
+def app_at_0007(base_config, tmp_path):
+    """An app on a new database migrated to 0007, and the migrations' config, to go on."""
+    from alembic import command
+
+    from lms import create_app
+    from lms.cli import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'at-0007.db'}"
+    config = alembic_config(url)
+    command.upgrade(config, "0007")
+    with_todays_institution_columns(url)
+    return config, create_app({**base_config, "DATABASE_URL": url,
+                               "SEARCH_INDEX_PATH": str(tmp_path / "search")})
+
+
 def test_watch_records_move_to_the_lessons_they_were_watched_in_and_back(base_config, tmp_path):
     """0008 gives a learner's record of a video to the lessons their progress shows they
     watched it in (else to the first lesson playing it), so no watched second is lost and
@@ -57,18 +72,11 @@ def test_watch_records_move_to_the_lessons_they_were_watched_in_and_back(base_co
     from alembic import command
     from sqlalchemy import text
 
-    from lms import create_app
-    from lms.cli import alembic_config
     from lms.courses import operations as course_ops
     from lms.extensions import db
     from tests.factories import Factories
 
-    url = f"sqlite:///{tmp_path / 'watch.db'}"
-    config = alembic_config(url)
-    command.upgrade(config, "0007")
-    with_todays_institution_columns(url)
-    app = create_app({**base_config, "DATABASE_URL": url,
-                      "SEARCH_INDEX_PATH": str(tmp_path / "search")})
+    config, app = app_at_0007(base_config, tmp_path)
     with app.app_context():
         db.session.remove()
         # The shape of 0007 is enough for these factories: they make no watch rows.
@@ -124,18 +132,11 @@ def test_a_learners_study_clock_starts_from_their_latest_reading_report(base_con
     from alembic import command
     from sqlalchemy import text
 
-    from lms import create_app
-    from lms.cli import alembic_config
     from lms.courses import operations as course_ops
     from lms.extensions import db
     from tests.factories import Factories
 
-    url = f"sqlite:///{tmp_path / 'reading.db'}"
-    config = alembic_config(url)
-    command.upgrade(config, "0007")
-    with_todays_institution_columns(url)
-    app = create_app({**base_config, "DATABASE_URL": url,
-                      "SEARCH_INDEX_PATH": str(tmp_path / "search")})
+    config, app = app_at_0007(base_config, tmp_path)
     with app.app_context():
         db.session.remove()
         make = Factories(db.session)
