@@ -30,9 +30,13 @@ from lms.records.cells import (  # noqa: F401  (re-exported: the exporters' voca
     Cell,
     Column,
     ColumnKind,
+    KeyedRows,
+    Lookup,
     Row,
     batches,
+    csv_cells,
     csv_column,
+    csv_fact_column,
     neutralise,
     row_getter,
     typed_cell,
@@ -106,6 +110,9 @@ class CsvExporter(Exporter):
 
         out.write(codecs.BOM_UTF8)
         writer.writerow([neutralise(str(c.header)) for c in columns])
+        if isinstance(rows, KeyedRows) and columns:
+            flush()
+            return self._write_keyed(rows, columns, out)
         get = row_getter(columns)
         converters = [csv_column(c.kind) for c in columns]
         count = 0
@@ -119,6 +126,42 @@ class CsvExporter(Exporter):
                                        in zip(converters, cells, strict=True)], strict=True))
             flush()
         flush()
+        return count
+
+    @staticmethod
+    def _write_keyed(rows: KeyedRows, columns: list[Column], out: BinaryIO) -> int:
+        """Write facts and lookups: a key's cells are made once, not once per row."""
+        parts: list[Any] = []  # per slot: a fact column's converter, or the lookup's cells
+        position = 0
+        for slot in rows.plan:
+            if isinstance(slot, Lookup):
+                kinds = [c.kind for c in columns[position:position + slot.width]]
+                parts.append((slot, kinds, {}))
+                position += slot.width
+            else:
+                parts.append(csv_fact_column(columns[position].kind, rows.process[slot]))
+                position += 1
+        if position != len(columns):
+            raise ValueError("the rows' plan does not match the columns")
+        count = 0
+        for facts, found in rows.batches():
+            values = iter(found)
+            cells = []
+            for slot, part in zip(rows.plan, parts, strict=True):
+                if not isinstance(slot, Lookup):
+                    cells.append(part(facts[slot]))
+                    continue
+                lookup, kinds, written = part
+                known = next(values)
+                keys = facts[lookup.fact]
+                if len(written) > rows.keep:
+                    written.clear()
+                for key in set(keys).difference(written):
+                    written[key] = csv_cells(known[key], kinds)
+                cells.append(list(map(written.__getitem__, keys)))
+            lines = map(",".join, zip(*cells, strict=True))
+            out.write(("\r\n".join(lines) + "\r\n").encode("utf-8"))
+            count += len(facts[0])
         return count
 
 

@@ -116,8 +116,8 @@ def test_xlsx_jsonl_and_xapi_exports(world):
 
 def test_rows_are_streamed_not_collected(world):
     rows = reports.stream_rows(ExportShape.ENTRIES, reports.ExportFilters())
-    assert isinstance(rows, GeneratorType)
-    first = next(rows)
+    assert isinstance(rows, reports.KeyedRows) and isinstance(rows.facts, GeneratorType)
+    first = next(iter(rows))
     assert len(first) == len(reports.ENTRY_COLUMNS) and first[0]  # the entry number
 
 
