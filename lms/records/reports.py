@@ -4,7 +4,9 @@ Rows come straight from the database, a batch at a time (``yield_per``: a
 server-side cursor on PostgreSQL, SQLite's own stepping cursor), and go
 straight into an exporter, so an export of ten million rows needs no more
 memory than one of ten. Labels (training type, kind, region ...) are worked
-out once per export in the requester's language, not once per row.
+out once per export in the requester's language, not once per row; ledger
+entries carry only their own facts, and the names of their learner, course
+and institution are looked up once per key (``keyed_entries``).
 """
 
 from __future__ import annotations
@@ -177,9 +179,11 @@ def columns_for(shape: ExportShape) -> list[Column]:
 class Labels:
     """The words an export prints for codes, in one language, turned into SQL expressions.
 
-    Labels, names in the reader's language and xAPI activity addresses are
+    In the one-query exports (``entries_stmt``, ``learner_course_stmt``),
+    labels, names in the reader's language and xAPI activity addresses are
     worked out by the database as part of the query, so a row arrives ready
-    to write and a million rows cost no million Python dictionaries.
+    to write and a million rows cost no million Python dictionaries; the
+    lookups of ``keyed_entries`` use the same expressions.
     """
 
     locale: str
