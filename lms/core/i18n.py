@@ -9,7 +9,9 @@ lessons, institution names) is authored in one or more of ``bo``, ``zh``,
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 from datetime import timedelta, timezone
+from functools import reduce
 from typing import Any
 
 from flask import current_app, g, has_request_context, request
@@ -120,6 +122,25 @@ def guess_language(text: str) -> str:
     return "bo" if tibetan >= chinese else "zh"
 
 
+def _open_ended(text: Any) -> str:
+    # A Tibetan phrase ends with a shad; where a format puts one after it, it must not
+    # come out twice (རིགས། + ། is རིགས།, not རིགས།།).
+    text = str(text)
+    return text[:-1] if text.endswith(SHAD) else text
+
+
+SHAD = "\u0f0d"
+
+
 def labelled(label: Any, value: Any) -> str:
     """``label: value`` with the reader's punctuation (Chinese 标签：值, Tibetan ཁ་བྱང། ཐང་)."""
-    return gettext("%(label)s: %(value)s", label=label, value=value)
+    return gettext("%(label)s: %(value)s", label=_open_ended(label), value=value)
+
+
+def listed(items: Iterable[Any]) -> str:
+    """Items one after another with the reader's separator (Chinese 甲、乙, Tibetan ཀ། ཁ)."""
+    texts = [str(item) for item in items]
+    if not texts:
+        return ""
+    return reduce(lambda first, second: gettext("%(first)s, %(second)s",
+                                                first=_open_ended(first), second=second), texts)

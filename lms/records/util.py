@@ -6,16 +6,26 @@ import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import selectinload
 
-from lms.core.i18n import DISPLAY_TZ
-from lms.courses.models import TrainingType
+from lms.core.i18n import DISPLAY_TZ, listed
+from lms.courses.models import SKILL_LEVEL_LABELS, TRAINING_TYPE_LABELS, Course, TrainingType
 from lms.extensions import db
 from lms.records import permissions
-from lms.records.models import Certificate, LedgerEntry
-from lms.users.models import Institution, Role, User
+from lms.records.exporters import EXPORTERS
+from lms.records.models import (
+    ENTRY_KIND_LABELS,
+    EXPORT_SHAPE_LABELS,
+    Certificate,
+    LedgerEntry,
+)
+from lms.users.models import PREFECTURES, Institution, Role, User
+from lms.users.target_groups import TARGET_GROUP_LABELS
 from lms.users.util import parse_contact
 
 ZERO = Decimal("0")
@@ -124,3 +134,86 @@ def mask_name(name: str) -> str:
         first = name.split("\u0f0b", 1)[0].rstrip("\u0f0d")
         return first + "\u0f0b*"
     return name[0] + "*"
+
+
+# --- the audit log, for people ----------------------------------------------------------
+
+def _audit_labels() -> dict[str, Any]:
+    return {
+        "serial": _l("Certificate number"), "reason": _l("Reason"),
+        "format": _l("File format"), "shape": _l("Rows"), "rows": _l("Number of rows"),
+        "include_full_ids": _l("Include full ID numbers"), "via": _l("Through"),
+        "learner_id": _l("Learner"), "reverses": _l("Corrects entry"), "hours": _l("Hours"),
+        "kind": _l("Kind"), "added": _l("Groups added"), "removed": _l("Groups removed"),
+        "date_from": _l("From"), "date_to": _l("To"),
+        "institution_id": _l("Training institution"), "prefecture": _l("Prefecture"),
+        "course_id": _l("Course"), "training_type": _l("Training type"),
+        "skill_level": _l("Skill level"), "target_group": _l("Target group"),
+    }
+
+
+def audit_details(entries: list[Any]) -> dict[int, list[tuple[str, str]]]:
+    """Each audit entry's particulars as (label, value) lines in the reader's language.
+
+    Codes become their labels, numbers of learners, institutions and courses
+    become names (read in one query each for the whole page), filters become
+    lines of their own; particulars this function does not know are shown
+    as they were recorded.
+    """
+    flat = {entry.id: _flatten(entry.details or {}) for entry in entries}
+    wanted: dict[str, set[int]] = defaultdict(set)
+    for details in flat.values():
+        for key, value in details:
+            if key in ("learner_id", "institution_id", "course_id") and _is_id(value):
+                wanted[key].add(int(value))
+    names: dict[str, dict[int, str]] = {
+        "learner_id": {i: f"{n} ({i})" for i, n in db.session.execute(
+            select(User.id, User.real_name).where(User.id.in_(wanted["learner_id"])))},
+        "institution_id": {i.id: i.name for i in db.session.scalars(
+            select(Institution).where(Institution.id.in_(wanted["institution_id"])))},
+        "course_id": {c.id: f"{c.code} · {c.title}" for c in db.session.scalars(
+            select(Course).where(Course.id.in_(wanted["course_id"])))},
+    } if wanted else {}
+    coded: dict[str, dict[Any, Any]] = {
+        "format": {k: cls.label for k, cls in EXPORTERS.items()},
+        "shape": {k.value: v for k, v in EXPORT_SHAPE_LABELS.items()},
+        "kind": {k.value: v for k, v in ENTRY_KIND_LABELS.items()},
+        "training_type": {k.value: v for k, v in TRAINING_TYPE_LABELS.items()},
+        "skill_level": {k.value: v for k, v in SKILL_LEVEL_LABELS.items()},
+        "target_group": {k.value: v for k, v in TARGET_GROUP_LABELS.items()},
+        "added": {k.value: v for k, v in TARGET_GROUP_LABELS.items()},
+        "removed": {k.value: v for k, v in TARGET_GROUP_LABELS.items()},
+        "prefecture": {k: f"{k} {v}" for k, v in PREFECTURES.items()},
+        "via": {"command line": _("from the command line")},
+    }
+    labels = _audit_labels()
+
+    def text(key: str, value: Any) -> str:
+        if isinstance(value, bool):
+            return _("yes") if value else _("no")
+        if key in names and _is_id(value):
+            return names[key].get(int(value), str(value))
+        if isinstance(value, list):
+            return listed(text(key, v) for v in value) if value else "—"
+        if key in coded:
+            return str(coded[key].get(value, value))
+        return str(value)
+
+    return {entry_id: [(str(labels.get(key, key)), text(key, value)) for key, value in details]
+            for entry_id, details in flat.items()}
+
+
+def _flatten(details: dict[str, Any]) -> list[tuple[str, Any]]:
+    # An export's filters are particulars of their own: "Prefecture: 540100 Lhasa".
+    lines: list[tuple[str, Any]] = []
+    for key, value in details.items():
+        if key == "filters" and isinstance(value, dict):
+            lines.extend(value.items())
+        else:
+            lines.append((key, value))
+    return lines
+
+
+def _is_id(value: Any) -> bool:
+    return (isinstance(value, int) and not isinstance(value, bool)) or (
+        isinstance(value, str) and value.isdigit() and len(value) < 12)

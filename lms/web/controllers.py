@@ -210,6 +210,7 @@ def install_app_hooks(state: BlueprintSetupState) -> None:
         current_locale=i18n.current_locale,
         html_lang=i18n.html_lang,
         localized=i18n.localized,
+        labelled=i18n.labelled,
         locales=LOCALES,
         native_names=i18n.NATIVE_NAMES,
         nav_links=nav_links,

@@ -61,3 +61,27 @@ def test_the_log_offers_no_way_to_edit(make, login_as, db):
     page = login_as(make.regional_admin()).get("/admin/audit").get_data(as_text=True)
     assert "<form method=\"post\"" not in page.split("<main", 1)[1].split("</main>")[0]
     assert db.session.scalar(select(AuditEntry.id)) is not None
+
+
+def test_the_log_shows_particulars_in_the_readers_language(make, login_as, db):
+    institution = make.institution(name_zh="拉萨市职业技能培训中心", prefecture="540100")
+    learner = make.learner(real_name="次仁卓玛")
+    admin = make.regional_admin(locale="zh_Hans")
+    audit(admin, "records.exported", None, {
+        "format": "xlsx", "shape": "entries", "include_full_ids": False, "rows": 12,
+        "filters": {"institution_id": institution.id, "prefecture": "540100",
+                    "training_type": "upgrading", "target_group": "disability"}})
+    audit(admin, "ledger.offline_entered", learner,
+          {"learner_id": learner.id, "kind": "competition", "hours": "4.00"})
+    audit(admin, "target_groups.changed", learner,
+          {"added": ["disability", "graduate"], "removed": []})
+    audit(admin, "certificate.revoked", None, {"serial": "YT-9", "mystery": "kept as is"})
+    db.session.commit()
+    page = login_as(admin).get("/admin/audit").get_data(as_text=True)
+    for shown in ("文件格式：Excel 工作簿（XLSX）", "包含完整身份证号码：否", "行数：12",
+                  "培训机构：拉萨市职业技能培训中心", "市（地区）：540100 拉萨",
+                  "培训类型：岗位技能提升培训", "重点群体：残疾人", "学员：次仁卓玛",
+                  "类别：职业技能竞赛成绩", "新增群体：残疾人、graduate", "移除群体：—",
+                  "证书编号：YT-9", "mystery：kept as is"):
+        assert shown in page, shown
+    assert "include_full_ids" not in page and "learner_id" not in page

@@ -113,3 +113,19 @@ def test_a_label_and_its_value_take_the_readers_punctuation(app, locale, shown):
     label = {"zh_Hans": "画布准备", "bo": "ཐང་ཀ", "en": "Canvas"}[locale]
     with app.test_request_context(), force_locale(locale):
         assert labelled(label, "40%") == shown
+
+
+@pytest.mark.parametrize("locale, label, items, shown", [
+    ("bo", "རིགས།", ["དབང་པོ་སྐྱོན་ཅན།", "མཐོ་སློབ་ཐོན་པ།"],
+     "རིགས། དབང་པོ་སྐྱོན་ཅན། མཐོ་སློབ་ཐོན་པ།"),
+    ("bo", "ཕྲེང་།", ["༡༢"], "ཕྲེང་། ༡༢"),
+    ("zh_Hans", "群体", ["残疾人", "高校毕业生"], "群体：残疾人、高校毕业生"),
+    ("en", "Groups", ["a", "b", "c"], "Groups: a, b, c"),
+])
+def test_labels_and_lists_never_double_a_tibetan_shad(app, locale, label, items, shown):
+    from flask_babel import force_locale
+
+    from lms.core.i18n import labelled, listed
+
+    with app.test_request_context(), force_locale(locale):
+        assert labelled(label, listed(items)) == shown
