@@ -6,6 +6,12 @@ to what the site's Content-Security-Policy allows: no scripts, no event
 handlers, no style attributes or <style> elements. Colours are presentation
 attributes and typefaces come from the site's CSS through the ``chart-*``
 classes, which can also override the colours.
+
+A chart drawn 640 units wide and shrunk onto a phone prints its words at
+half size, and Tibetan at 7 px cannot be read. ``narrow=True`` draws it for
+a phone instead: 360 units wide, each bar's label on a line of its own
+above the bar, the title over two lines if it needs them. ``responsive``
+gives both, and the site's CSS shows the one that fits the screen.
 """
 
 from __future__ import annotations
@@ -14,13 +20,15 @@ import hashlib
 import math
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 WIDTH = 640
+NARROW = 360
 INK = "#333333"
 MUTED = "#767676"
 BAR = "#8a2b2b"
@@ -76,10 +84,26 @@ def _fit(text: str, max_em: float) -> str:
     return text + "…"
 
 
+def _wrap(text: str, max_em: float, lines: int = 2) -> list[str]:
+    """``text`` in at most ``lines`` lines of ``max_em``, broken after a space or a tsheg
+    (or between Chinese characters); the last line is cut with an ellipsis if need be."""
+    pieces = re.findall(r"[^\s\u0f0b]*[\s\u0f0b]+|[^\s\u0f0b]+", text)
+    if any(_em_width(p) > max_em for p in pieces):  # no breaks to use: break anywhere
+        pieces = list(text)
+    out = [""]
+    for piece in pieces:
+        if out[-1] and _em_width(out[-1] + piece) > max_em:
+            if len(out) == lines:
+                return [*out[:-1], _fit(out[-1] + piece + "…", max_em)]
+            out.append("")
+        out[-1] += piece
+    return [line.rstrip() for line in out]
+
+
 # Every fragment is a Markup template: format() escapes whatever goes into it.
 _TEXT = Markup('<text class="{}" x="{:.1f}" y="{:.1f}" font-size="{}" text-anchor="{}" '
                'fill="{}">{}</text>')
-_SVG = Markup('<svg xmlns="http://www.w3.org/2000/svg" class="chart chart-{kind}" '
+_SVG = Markup('<svg xmlns="http://www.w3.org/2000/svg" class="chart chart-{kind} chart-{fit}" '
               'viewBox="0 0 {width} {height}" width="100%" preserveAspectRatio="xMidYMid meet" '
               'role="img" aria-labelledby="{cid}-title {cid}-desc">'
               '<title id="{cid}-title">{title}</title><desc id="{cid}-desc">{desc}</desc>'
@@ -99,19 +123,34 @@ def _text(x: float, y: float, text: str, css: str, *, size: int = 13, anchor: st
     return _TEXT.format(css, x, y, size, anchor, fill, text)
 
 
+def _heading(title: str, narrow: bool) -> tuple[Markup, int]:
+    """The printed title and how far below the chart's top it ends."""
+    if not narrow:
+        return _text(0, 22, title, "chart-title", size=16), 0
+    lines = _wrap(title, NARROW / 16)
+    return Markup("").join(_text(0, 20 + 22 * n, line, "chart-title", size=16)
+                           for n, line in enumerate(lines)), 22 * (len(lines) - 1)
+
+
 def _svg(kind: str, title: str, desc: str, height: int, body: list[Markup],
-         chart_id: str | None, data: object) -> Markup:
+         chart_id: str | None, data: object, *, narrow: bool = False,
+         heading: Markup | None = None) -> Markup:
     cid = chart_id or "chart-" + hashlib.sha1(
-        repr((kind, title, data)).encode("utf-8"), usedforsecurity=False).hexdigest()[:10]
-    return _SVG.format(kind=kind, width=WIDTH, height=height, cid=cid, title=title, desc=desc,
-                       heading=_text(0, 22, title, "chart-title", size=16),
+        repr((kind, title, data, narrow)).encode("utf-8"), usedforsecurity=False).hexdigest()[:10]
+    return _SVG.format(kind=kind, fit="narrow" if narrow else "wide",
+                       width=NARROW if narrow else WIDTH, height=height, cid=cid, title=title,
+                       desc=desc, heading=heading or _heading(title, narrow)[0],
                        body=Markup("").join(body))
 
 
-def _empty(kind: str, title: str, chart_id: str | None) -> Markup:
+def _empty(kind: str, title: str, chart_id: str | None, narrow: bool) -> Markup:
     message = str(_l("No data"))
-    body = [_text(WIDTH / 2, 78, message, "chart-empty", size=14, anchor="middle", fill=MUTED)]
-    return _svg(kind, title, message, 120, body, chart_id, ())
+    heading, below = _heading(title, narrow)
+    width = NARROW if narrow else WIDTH
+    body = [_text(width / 2, 78 + below, message, "chart-empty", size=14, anchor="middle",
+                  fill=MUTED)]
+    return _svg(kind, title, message, 120 + below, body, chart_id, (), narrow=narrow,
+                heading=heading)
 
 
 def _describe(items: Sequence[tuple[str, float]], unit: str) -> str:
@@ -119,28 +158,43 @@ def _describe(items: Sequence[tuple[str, float]], unit: str) -> str:
 
 
 def bar_chart(series: Sequence[tuple[str, Number]], *, title: str, unit: str = "",
-              chart_id: str | None = None) -> Markup:
-    """Horizontal bars, one per (label, value), with each value printed at its bar's end."""
+              chart_id: str | None = None, narrow: bool = False) -> Markup:
+    """Horizontal bars, one per (label, value), with each value printed at its bar's end.
+
+    Wide, labels stand to the left of their bars; narrow, above them.
+    """
     title, unit = _clean(title), _clean(unit)
     if not series:
-        return _empty("bar", title, chart_id)
+        return _empty("bar", title, chart_id, narrow)
     items = [(_clean(label), _finite(value)) for label, value in series]
-    label_width, bar_left, bar_room, row_h, top = 190, 200, 350, 30, 40
+    heading, below = _heading(title, narrow)
+    if narrow:
+        label_width, bar_left, bar_room, row_h, top = NARROW, 0, NARROW - 80, 50, 34 + below
+    else:
+        label_width, bar_left, bar_room, row_h, top = 190, 200, 350, 30, 40
     # Negative values have no bar to draw; their printed value still tells the truth.
     scale = bar_room / (max(max(v for _, v in items), 0) or 1)
     body = []
     for i, (label, value) in enumerate(items):
         y = top + i * row_h
         length = max(value, 0) * scale
+        if narrow:
+            # Tibetan letters stack below the line: the bar keeps clear of them.
+            label_text = _text(0, y + 16, _fit(label, label_width / 13), "chart-label")
+            bar_y, value_y = y + 27, y + 38
+        else:
+            label_text = _text(label_width, y + 15, _fit(label, label_width / 13),
+                               "chart-label", anchor="end")
+            bar_y, value_y = y + 4, y + 15
         body.append(_TIP.format(
             f"{label}: {_with_unit(value, unit)}",
-            _text(label_width, y + 15, _fit(label, label_width / 13), "chart-label",
-                  anchor="end")
-            + _BAR.format(bar_left, y + 4, length, row_h - 10, BAR)
-            + _text(bar_left + length + 6, y + 15, _with_unit(value, unit), "chart-value"),
+            label_text
+            + _BAR.format(bar_left, bar_y, length, (row_h - 10) if not narrow else 14, BAR)
+            + _text(bar_left + length + 6, value_y, _with_unit(value, unit), "chart-value"),
         ))
     height = top + len(items) * row_h + 8
-    return _svg("bar", title, _describe(items, unit), height, body, chart_id, items)
+    return _svg("bar", title, _describe(items, unit), height, body, chart_id, items,
+                narrow=narrow, heading=heading)
 
 
 def _tick_step(low: float, high: float) -> float:
@@ -153,13 +207,17 @@ def _tick_step(low: float, high: float) -> float:
 
 
 def line_chart(points: Sequence[tuple[str, Number]], *, title: str, unit: str = "",
-               chart_id: str | None = None) -> Markup:
+               chart_id: str | None = None, narrow: bool = False) -> Markup:
     """A line through (label, value) points in order, e.g. hours by month."""
     title, unit = _clean(title), _clean(unit)
     if not points:
-        return _empty("line", title, chart_id)
+        return _empty("line", title, chart_id, narrow)
     items = [(_clean(label), _finite(value)) for label, value in points]
-    left, right, top, bottom, height = 64, WIDTH - 32, 56, 240, 276
+    heading, below = _heading(title, narrow)
+    width = NARROW if narrow else WIDTH
+    left, right = (48, width - 24) if narrow else (64, width - 32)
+    top, bottom = 56 + below, 240 + below
+    height = bottom + 36
     values = [v for _, v in items]
     step = _tick_step(min(0.0, *values), max(values))
     low = math.floor(min(0.0, *values) / step) * step
@@ -184,7 +242,7 @@ def line_chart(points: Sequence[tuple[str, Number]], *, title: str, unit: str = 
     if unit:
         body.append(_text(left - 8, top - 14, unit, "chart-axis", size=11, anchor="end",
                           fill=MUTED))
-    every = math.ceil(len(items) / 8)
+    every = math.ceil(len(items) / (4 if narrow else 8))
     for i, (label, _) in enumerate(items):
         if i % every == 0:
             body.append(_text(x_of(i), bottom + 20, _fit(label, 7), "chart-axis", size=11,
@@ -194,7 +252,15 @@ def line_chart(points: Sequence[tuple[str, Number]], *, title: str, unit: str = 
     for i, (label, value) in enumerate(items):
         x, y = x_of(i), y_of(value)
         point = _POINT.format(x, y, BAR)
-        if len(items) <= 12:
+        if len(items) <= (6 if narrow else 12):
             point += _text(x, y - 9, _number(value), "chart-value", size=11, anchor="middle")
         body.append(_TIP.format(f"{label}: {_with_unit(value, unit)}", point))
-    return _svg("line", title, _describe(items, unit), height, body, chart_id, items)
+    return _svg("line", title, _describe(items, unit), height, body, chart_id, items,
+                narrow=narrow, heading=heading)
+
+
+def responsive(draw: Callable[..., Markup], data: Sequence[tuple[str, Number]], *,
+               chart_id: str, **options: Any) -> Markup:
+    """The chart drawn both wide and narrow; the site's CSS shows the one that fits."""
+    return (draw(data, chart_id=chart_id, **options)
+            + draw(data, chart_id=f"{chart_id}-narrow", narrow=True, **options))

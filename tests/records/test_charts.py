@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lms.records.charts import bar_chart, line_chart
+from lms.records.charts import NARROW, bar_chart, line_chart, responsive
 
 SVG = "{http://www.w3.org/2000/svg}"
 TYPES = [("ལས་རིགས་ལག་རྩལ་སྦྱོང་བརྡར།", 60), ("岗位技能提升培训", 12.5), ("创业培训", 0)]
@@ -129,3 +129,51 @@ def test_two_charts_on_one_page_do_not_share_ids():
 @pytest.mark.parametrize("chart", [bar_chart, line_chart])
 def test_any_labels_and_values_even_control_characters_give_well_formed_svg(chart, data):
     assert parse(chart(data, title="Hours\x00", unit="h")).tag == f"{SVG}svg"
+
+
+def narrow_bar(data, **kwargs):
+    return bar_chart(data, narrow=True, **kwargs)
+
+
+def narrow_line(data, **kwargs):
+    return line_chart(data, narrow=True, **kwargs)
+
+
+@given(st.lists(st.tuples(st.text(), st.floats(allow_nan=True, allow_infinity=True)),
+                max_size=30))
+@pytest.mark.parametrize("chart", [narrow_bar, narrow_line])
+def test_narrow_charts_are_well_formed_whatever_the_data(chart, data):
+    assert parse(chart(data, title="Hours\x00", unit="h")).tag == f"{SVG}svg"
+
+
+def test_on_a_phone_labels_stand_above_their_bars_at_a_readable_size():
+    wide, narrow = parse(bar_chart(TYPES, title="t", unit="h")), parse(narrow_bar(TYPES,
+                                                                               title="t"))
+    assert "chart-narrow" in narrow.get("class") and "chart-wide" in wide.get("class")
+    assert narrow.get("viewBox").split()[2] == str(NARROW)
+    labels = [t for t in narrow.iter(f"{SVG}text") if t.get("class") == "chart-label"]
+    bars = list(narrow.iter(f"{SVG}rect"))
+    assert [t.text for t in labels] == [label for label, _ in TYPES]
+    for label, bar in zip(labels, bars, strict=True):
+        assert float(label.get("x")) == float(bar.get("x")) == 0
+        # Clear of the label's line, with room for Tibetan letters stacked below it.
+        assert float(bar.get("y")) - float(label.get("y")) >= 0.75 * int(label.get("font-size"))
+    # Shrunk onto a 360 px phone, a label prints at 13 px, not at 13 * 360 / 640.
+    assert int(labels[0].get("font-size")) * 360 / NARROW >= 13
+
+
+def test_a_long_title_takes_two_lines_on_a_phone_not_the_edge():
+    title = "སྦྱོང་བརྡར་རིགས་སོ་སོའི་སློབ་ཚན། ལོ་རེ་རེར། ལས་ཁུངས་སོ་སོར། ས་ཁུལ་སོ་སོར།"
+    svg = parse(narrow_line(MONTHS, title=title))
+    lines = [t.text for t in svg.iter(f"{SVG}text") if t.get("class") == "chart-title"]
+    assert len(lines) == 2 and "".join(lines).replace(" ", "").startswith("སྦྱོང་བརྡར་")
+    assert all(len(line) < len(title) for line in lines)
+    assert svg.find(f"{SVG}title").text == title  # whole, for screen readers
+
+
+def test_responsive_gives_both_drawings_with_their_own_ids():
+    markup = responsive(bar_chart, TYPES, title="Hours", unit="h", chart_id="chart-type")
+    wide, narrow = (parse(part) for part in str(markup).replace("</svg><svg", "</svg>\n<svg")
+                    .split("\n"))
+    assert wide.get("aria-labelledby").startswith("chart-type-")
+    assert narrow.get("aria-labelledby").startswith("chart-type-narrow-")

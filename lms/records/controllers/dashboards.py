@@ -22,8 +22,9 @@ def dashboard() -> str:
 
     def add(key: str, title: str, rows: list, *, line: bool = False) -> None:
         # The line chart's axis carries no unit: its title says what it counts.
-        svg = (charts.line_chart(rows, title=title, chart_id=f"chart-{key}") if line else
-               charts.bar_chart(rows, title=title, unit=unit, chart_id=f"chart-{key}"))
+        svg = (charts.responsive(charts.line_chart, rows, title=title, chart_id=f"chart-{key}")
+               if line else charts.responsive(charts.bar_chart, rows, title=title, unit=unit,
+                                              chart_id=f"chart-{key}"))
         sections.append({"key": key, "title": title, "rows": rows, "svg": svg})
 
     add("month", _("Hours credited by month"), dashboards.hours_by_month(scope, now), line=True)
@@ -39,8 +40,9 @@ def dashboard() -> str:
             ("institution-rate", _("Completion rate by institution"),
              dashboards.completion_by_institution(scope))):
         rates.append({"key": key, "title": title, "rows": rows,
-                      "svg": charts.bar_chart([(r.label, r.percent) for r in rows],
-                                              title=title, unit="%", chart_id=f"chart-{key}")})
+                      "svg": charts.responsive(charts.bar_chart,
+                                               [(r.label, r.percent) for r in rows],
+                                               title=title, unit="%", chart_id=f"chart-{key}")})
     return render_template("records/dashboard.html", sections=sections, rates=rates,
                            active=dashboards.active_learners(scope, now), now=now,
                            institution=current_user.institution if scope else None)
