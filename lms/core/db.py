@@ -228,6 +228,21 @@ class Database:
         self.session.commit()
         write_intent.set(True)
 
+    def begin_snapshot(self) -> None:
+        """End the current transaction and start one that reads one snapshot throughout.
+
+        PostgreSQL's default isolation gives each statement a snapshot of its
+        own; work that reads with many statements and must agree with itself
+        (an export reading its entries and, batch by batch, the names they
+        point to) asks for REPEATABLE READ. SQLite's transactions are
+        snapshots already.
+        """
+        self.session.commit()
+        if not self.is_sqlite and not isinstance(self.bind, Connection):
+            # (Bound to a connection, the session joins a transaction its owner began,
+            # as in tests; that transaction's isolation stands.)
+            self.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
     @contextlib.contextmanager
     def write_phase(self) -> Iterator[None]:
         """A short write inside a read-only request (a page view that records progress).

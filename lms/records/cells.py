@@ -269,8 +269,9 @@ def csv_fact_column(kind: ColumnKind, process: Callable[[Any], Any] | None
                     else "" if v is None else general(v) for v in values]
     elif kind == "datetime":
         def convert(values: Sequence[Any]) -> list[str]:
+            # Years before 1000 (a mistyped date) go the general way, as strftime has them.
             return [v[:19] if type(v) is str and len(v) >= 19 and v[10] == " "
-                    and v[19:20] in ("", ".") else general(v) for v in values]
+                    and v[19:20] in ("", ".") and v[0] != "0" else general(v) for v in values]
     else:
         # Hours and dates repeat: each distinct value is converted once.
         once = lru_cache(maxsize=4096)(general)

@@ -131,6 +131,7 @@ def export(fmt: str, out: Path, shape: str, date_from: str | None, date_to: str 
               institution_id=f.institution_id)
         db.session.commit()
 
+    db.begin_snapshot()  # the entries and the names they point to agree with each other
     with force_locale(locale):
         if str(out) == "-":
             # What reaches standard output cannot be called back: it is audited before it goes.

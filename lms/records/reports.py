@@ -328,7 +328,9 @@ def _hours(value: Any) -> Decimal:
     """Hours as the driver gives them (SQLite: a float; PostgreSQL: a Decimal) as a Decimal."""
     if isinstance(value, Decimal):
         return value
-    return Decimal(str(value)).quantize(HOURS_QUANTUM)
+    if isinstance(value, float):  # rounded as the column type's own processing rounds it
+        return Decimal(f"{value:.2f}")
+    return Decimal(value).quantize(HOURS_QUANTUM)
 
 
 def _utc_time(value: Any) -> datetime:

@@ -41,6 +41,7 @@ def export(ctx: JobContext, *, export_id: int) -> dict:
         raise JobFailed(_l("The export no longer exists."))
     shape = row.shape
     filters = reports.ExportFilters.from_json(row.filters)
+    db.begin_snapshot()  # the count, the entries and their names agree with each other
     total = max(reports.count_rows(shape, filters), 1)
     extension = EXPORTERS[row.format].extension
     key = storage().new_key("exports", f".{extension}")

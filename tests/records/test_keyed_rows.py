@@ -47,6 +47,10 @@ def ledger(make, db):
     credit(bob.id, kind=EntryKind.COMPETITION, training_type="employment",
            hours=Decimal("3.25"), occurred_at=datetime(1999, 12, 31, 23, 59, 59, tzinfo=UTC),
            source=EntrySource.ADMIN, entered_by_id=admin.id, reason="=HYPERLINK(\"x\")")
+    # A mistyped year: SQLite stores it as 0999, which is not how the file writes it.
+    credit(alice.id, kind=EntryKind.SKILL_CERTIFICATE, training_type="employment",
+           hours=Decimal("0.5"), occurred_at=datetime(999, 6, 1, 12, tzinfo=UTC),
+           source=EntrySource.ADMIN, entered_by_id=admin.id, reason="typo")
     db.session.commit()
     return {"alice": alice, "bob": bob}
 
@@ -77,7 +81,7 @@ def keyed(locale: str, *, include_full_ids: bool = False, keep: int = 20_000) ->
 def test_csv_of_keyed_rows_is_the_csv_of_joined_rows(ledger, app, locale):
     with force_locale(locale):
         expected = by_statement(locale)
-        assert len(expected) == 3 + 2 + 1 + 1
+        assert len(expected) == 3 + 2 + 1 + 1 + 1
         assert written("csv", keyed(locale)) == written("csv", expected)
         # Every key looked up again after each batch of two rows: still the same file.
         assert written("csv", keyed(locale, keep=1)) == written("csv", expected)
@@ -97,7 +101,7 @@ def test_full_id_numbers_are_decrypted_once_per_learner_the_same(ledger, app):
         full = written("csv", keyed("en", include_full_ids=True))
         assert full == written("csv", by_statement("en", include_full_ids=True))
     text = full.decode("utf-8-sig")
-    assert text.count("540102199001011233") == 3 + 1  # alice's entries and her reversal
+    assert text.count("540102199001011233") == 3 + 1 + 1  # her entries, reversal, typo
     assert "5401**********1233" not in text
 
 
@@ -141,3 +145,29 @@ def test_lookups_read_each_key_once_and_keep_a_bounded_number():
     # 1 and 2 once; then 3; then the cache is full, so it starts again for 4, 5 and 6.
     assert reads == [{1, 2}, {3}, {4, 5, 6}]
     assert len(rows._known[0]) <= 4
+
+
+def test_an_export_reads_names_from_the_snapshot_its_entries_come_from(committed_make,
+                                                                       committed_db, app):
+    """On PostgreSQL each statement would see the data as of its own start: a learner
+    renamed while an export runs must not appear beside entries read before."""
+    if committed_db.is_sqlite:
+        pytest.skip("SQLite's transactions are snapshots already")
+    from sqlalchemy import update
+
+    from lms.users.models import User
+
+    first_learner, renamed = committed_make.learner(), committed_make.learner(real_name="卓玛")
+    committed_make.ledger_entry(first_learner)
+    committed_make.ledger_entry(renamed)
+    committed_db.begin_snapshot()
+    with force_locale("en"):
+        rows = iter(reports.keyed_entries(reports.ExportFilters(),
+                                          reports.Labels("en", ""), batch=1))
+        first = next(rows)  # the first learner's entry; the second's name is not read yet
+        with committed_db.engine.begin() as other:
+            other.execute(update(User).where(User.id == renamed.id)
+                          .values(real_name="Renamed meanwhile"))
+        names = [first[3], *(row[3] for row in rows)]
+    committed_db.session.rollback()
+    assert names == [first_learner.real_name, "卓玛"]
