@@ -179,41 +179,49 @@ class KeyedRows:
     so memory does not grow with the export.
 
     Iterating gives whole rows in the columns' order, which every exporter
-    reads; ``batches()`` gives the facts with their looked-up values.
+    reads; ``batches()`` gives the facts with their looked-up values. A
+    ``KeyedRows`` is read once.
     """
 
     plan: list[Slot]
     facts: Iterable[Sequence[Any]]
     process: Sequence[Callable[[Any], Any] | None]
     keep: int = 100_000
-    _known: dict[int, dict[Any, tuple[Any, ...]]] = field(default_factory=dict, init=False,
-                                                          repr=False)
+    _known: dict[int, dict[Any, Any]] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def lookups(self) -> list[Lookup]:
         return [slot for slot in self.plan if isinstance(slot, Lookup)]
 
-    def batches(self) -> Iterator[tuple[list[Sequence[Any]], list[Mapping[Any, tuple]]]]:
-        """Each batch of facts a column at a time, with each lookup's values for its keys."""
+    def batches(self, keep_as: Sequence[Callable[[tuple[Any, ...]], Any]] | None = None
+                ) -> Iterator[tuple[list[Sequence[Any]], list[Mapping[Any, Any]]]]:
+        """Each batch of facts a column at a time, with each lookup's values for its keys.
+
+        With ``keep_as`` (a function per lookup), what is kept and given for a
+        key is that function of its values (the CSV exporter keeps the key's
+        cells as text, made once, instead of the values).
+        """
         lookups = self.lookups
         for batch in self.facts:
             if not batch:
                 continue
             columns = list(zip(*batch, strict=True))
-            yield columns, [self._values(n, lookup, columns[lookup.fact])
+            yield columns, [self._values(n, lookup, columns[lookup.fact],
+                                         keep_as[n] if keep_as else tuple)
                             for n, lookup in enumerate(lookups)]
 
-    def _values(self, n: int, lookup: Lookup, keys: Sequence[Any]) -> Mapping[Any, tuple]:
+    def _values(self, n: int, lookup: Lookup, keys: Sequence[Any],
+                keep_as: Callable[[tuple[Any, ...]], Any]) -> Mapping[Any, Any]:
         empty = (None,) * lookup.width
-        known = self._known.setdefault(n, {None: empty})
+        known = self._known.setdefault(n, {None: keep_as(empty)})
         missing = set(keys).difference(known)
         if missing:
             if len(known) + len(missing) > self.keep:
                 known.clear()
-                known[None] = empty
+                known[None] = keep_as(empty)
                 missing = set(keys).difference(known)
             found = lookup.load(missing)
-            known.update((key, tuple(found.get(key, empty))) for key in missing)
+            known.update((key, keep_as(tuple(found.get(key, empty)))) for key in missing)
         return known
 
     def __iter__(self) -> Iterator[tuple[Any, ...]]:

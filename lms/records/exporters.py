@@ -131,34 +131,29 @@ class CsvExporter(Exporter):
     @staticmethod
     def _write_keyed(rows: KeyedRows, columns: list[Column], out: BinaryIO) -> int:
         """Write facts and lookups: a key's cells are made once, not once per row."""
-        parts: list[Any] = []  # per slot: a fact column's converter, or the lookup's cells
+        converters: list[Any] = []  # per fact slot: its column's converter
+        keep_as: list[Any] = []  # per lookup: its values as the text of their cells
         position = 0
         for slot in rows.plan:
             if isinstance(slot, Lookup):
                 kinds = [c.kind for c in columns[position:position + slot.width]]
-                parts.append((slot, kinds, {}))
+                keep_as.append(lambda values, kinds=kinds: csv_cells(values, kinds))
+                converters.append(None)
                 position += slot.width
             else:
-                parts.append(csv_fact_column(columns[position].kind, rows.process[slot]))
+                converters.append(csv_fact_column(columns[position].kind, rows.process[slot]))
                 position += 1
         if position != len(columns):
             raise ValueError("the rows' plan does not match the columns")
         count = 0
-        for facts, found in rows.batches():
-            values = iter(found)
+        for facts, found in rows.batches(keep_as):
+            texts = iter(found)
             cells = []
-            for slot, part in zip(rows.plan, parts, strict=True):
-                if not isinstance(slot, Lookup):
-                    cells.append(part(facts[slot]))
-                    continue
-                lookup, kinds, written = part
-                known = next(values)
-                keys = facts[lookup.fact]
-                if len(written) > rows.keep:
-                    written.clear()
-                for key in set(keys).difference(written):
-                    written[key] = csv_cells(known[key], kinds)
-                cells.append(list(map(written.__getitem__, keys)))
+            for slot, convert in zip(rows.plan, converters, strict=True):
+                if isinstance(slot, Lookup):
+                    cells.append(list(map(next(texts).__getitem__, facts[slot.fact])))
+                else:
+                    cells.append(convert(facts[slot]))
             lines = map(",".join, zip(*cells, strict=True))
             out.write(("\r\n".join(lines) + "\r\n").encode("utf-8"))
             count += len(facts[0])
