@@ -122,25 +122,58 @@ def guess_language(text: str) -> str:
     return "bo" if tibetan >= chinese else "zh"
 
 
-def _open_ended(text: Any) -> str:
-    # A Tibetan phrase ends with a shad; where a format puts one after it, it must not
-    # come out twice (རིགས། + ། is རིགས།, not རིགས།།).
+#: Marks that end a Tibetan phrase: shad, nyis shad, rin chen spungs shad, gter tsheg.
+TIBETAN_ENDS = "\u0f0d\u0f0e\u0f11\u0f14"
+
+
+def end_phrase(text: Any) -> str:
+    """A Tibetan phrase with the ending the glossary asks for, ready for what follows.
+
+    A shad ends it, except after ག or ཀ, which take none; after ང a tsheg
+    comes before the shad (རྫོང་།). A phrase that already ends with a shad
+    keeps it, so a label never ends with two.
+    """
+    text = str(text).rstrip()
+    if not text or text[-1] in TIBETAN_ENDS:
+        return text
+    base = text.rstrip("\u0f0b")  # a trailing tsheg
+    if not base:
+        return text
+    if base[-1] in "\u0f42\u0f40":  # ག ཀ
+        return base
+    return base + ("\u0f0b\u0f0d" if base[-1] == "\u0f44" else "\u0f0d")  # ང་། or །
+
+
+def _is_tibetan(text: str) -> bool:
+    text = text.rstrip()
+    return bool(text) and "\u0f00" <= text[-1] <= "\u0fff"
+
+
+def _reading_tibetan() -> bool:
+    locale = get_locale()
+    return locale is not None and locale.language == "bo"
+
+
+def _before_more(text: Any, latin_mark: str) -> str:
+    # In Tibetan the phrase's own ending separates it from what follows (the format
+    # then puts only a space); a label in another script gets ``latin_mark``.
     text = str(text)
-    return text[:-1] if text.endswith(SHAD) else text
-
-
-SHAD = "\u0f0d"
+    if not _reading_tibetan():
+        return text
+    return end_phrase(text) if _is_tibetan(text) else text.rstrip() + latin_mark
 
 
 def labelled(label: Any, value: Any) -> str:
-    """``label: value`` with the reader's punctuation (Chinese 标签：值, Tibetan ཁ་བྱང། ཐང་)."""
-    return gettext("%(label)s: %(value)s", label=_open_ended(label), value=value)
+    """``label: value`` with the reader's punctuation (Chinese 标签：值, Tibetan ཁ་བྱང་། ཐང་)."""
+    return gettext("%(label)s: %(value)s", label=_before_more(label, ":"), value=value)
 
 
 def listed(items: Iterable[Any]) -> str:
-    """Items one after another with the reader's separator (Chinese 甲、乙, Tibetan ཀ། ཁ)."""
+    """Items one after another with the reader's separator (Chinese 甲、乙; Tibetan: each
+    phrase's own ending, then a space)."""
     texts = [str(item) for item in items]
     if not texts:
         return ""
     return reduce(lambda first, second: gettext("%(first)s, %(second)s",
-                                                first=_open_ended(first), second=second), texts)
+                                                first=_before_more(first, ","), second=second),
+                  texts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -14,7 +15,13 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from lms.core.i18n import DISPLAY_TZ, listed
-from lms.courses.models import SKILL_LEVEL_LABELS, TRAINING_TYPE_LABELS, Course, TrainingType
+from lms.courses.models import (
+    SKILL_LEVEL_LABELS,
+    TRAINING_TYPE_LABELS,
+    Course,
+    CourseStatus,
+    TrainingType,
+)
 from lms.extensions import db
 from lms.records import permissions
 from lms.records.exporters import EXPORTERS
@@ -144,7 +151,8 @@ def _audit_labels() -> dict[str, Any]:
         "format": _l("File format"), "shape": _l("Rows"), "rows": _l("Number of rows"),
         "include_full_ids": _l("Include full ID numbers"), "via": _l("Through"),
         "learner_id": _l("Learner"), "reverses": _l("Corrects entry"), "hours": _l("Hours"),
-        "kind": _l("Kind"), "added": _l("Groups added"), "removed": _l("Groups removed"),
+        "kind": _l("Kind"), "added": _l("Target groups added"),
+        "removed": _l("Target groups removed"),
         "date_from": _l("From"), "date_to": _l("To"),
         "institution_id": _l("Training institution"), "prefecture": _l("Prefecture"),
         "course_id": _l("Course"), "training_type": _l("Training type"),
@@ -152,28 +160,39 @@ def _audit_labels() -> dict[str, Any]:
     }
 
 
-def audit_details(entries: list[Any]) -> dict[int, list[tuple[str, str]]]:
-    """Each audit entry's particulars as (label, value) lines in the reader's language.
+def audit_details(entries: list[Any], reader: User) -> dict[int, list[tuple[str, str]]]:
+    """Each audit entry's particulars as (label, value) lines in ``reader``'s language.
 
-    Codes become their labels, numbers of learners, institutions and courses
-    become names (read in one query each for the whole page), filters become
-    lines of their own; particulars this function does not know are shown
-    as they were recorded.
+    Codes become their labels; numbers of learners, institutions and courses
+    become names (read in one query each for the whole page), but only names
+    ``reader`` may see elsewhere: an entry filed under their institution can
+    point at another institution's draft course or learner, which stays a
+    number. Filters become lines of their own; particulars this function
+    does not know are shown as they were recorded.
     """
-    flat = {entry.id: _flatten(entry.details or {}) for entry in entries}
+    flat = {entry.id: _flatten(entry.details) for entry in entries}
     wanted: dict[str, set[int]] = defaultdict(set)
     for details in flat.values():
         for key, value in details:
             if key in ("learner_id", "institution_id", "course_id") and _is_id(value):
                 wanted[key].add(int(value))
-    names: dict[str, dict[int, str]] = {
-        "learner_id": {i: f"{n} ({i})" for i, n in db.session.execute(
-            select(User.id, User.real_name).where(User.id.in_(wanted["learner_id"])))},
-        "institution_id": {i.id: i.name for i in db.session.scalars(
-            select(Institution).where(Institution.id.in_(wanted["institution_id"])))},
-        "course_id": {c.id: f"{c.code} · {c.title}" for c in db.session.scalars(
-            select(Course).where(Course.id.in_(wanted["course_id"])))},
-    } if wanted else {}
+    names: dict[str, dict[int, str]] = {}
+    if wanted["learner_id"]:
+        learners = select(User.id, User.real_name).where(User.id.in_(wanted["learner_id"]))
+        if not permissions.is_regional(reader):
+            learners = learners.where(User.id.in_(
+                permissions.institution_learner_ids(reader.institution_id or -1)))
+        names["learner_id"] = {i: f"{n} ({i})" for i, n in db.session.execute(learners)}
+    if wanted["institution_id"]:  # institutions are listed publicly
+        names["institution_id"] = {i.id: i.name for i in db.session.scalars(
+            select(Institution).where(Institution.id.in_(wanted["institution_id"])))}
+    if wanted["course_id"]:
+        courses = select(Course).where(Course.id.in_(wanted["course_id"]))
+        if not permissions.is_regional(reader):
+            courses = courses.where(or_(Course.status == CourseStatus.PUBLISHED,
+                                        Course.institution_id == reader.institution_id))
+        names["course_id"] = {c.id: f"{c.code} · {c.title}"
+                              for c in db.session.scalars(courses)}
     coded: dict[str, dict[Any, Any]] = {
         "format": {k: cls.label for k, cls in EXPORTERS.items()},
         "shape": {k.value: v for k, v in EXPORT_SHAPE_LABELS.items()},
@@ -195,7 +214,9 @@ def audit_details(entries: list[Any]) -> dict[int, list[tuple[str, str]]]:
             return names[key].get(int(value), str(value))
         if isinstance(value, list):
             return listed(text(key, v) for v in value) if value else "—"
-        if key in coded:
+        if isinstance(value, dict):
+            return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+        if key in coded and isinstance(value, str | int):
             return str(coded[key].get(value, value))
         return str(value)
 
@@ -203,17 +224,23 @@ def audit_details(entries: list[Any]) -> dict[int, list[tuple[str, str]]]:
             for entry_id, details in flat.items()}
 
 
-def _flatten(details: dict[str, Any]) -> list[tuple[str, Any]]:
+def _flatten(details: Any) -> list[tuple[str, Any]]:
     # An export's filters are particulars of their own: "Prefecture: 540100 Lhasa".
+    if details is None:
+        return []
+    if not isinstance(details, dict):
+        return [("details", details)]
     lines: list[tuple[str, Any]] = []
     for key, value in details.items():
         if key == "filters" and isinstance(value, dict):
-            lines.extend(value.items())
+            lines.extend((str(k), v) for k, v in value.items())
         else:
-            lines.append((key, value))
+            lines.append((str(key), value))
     return lines
 
 
 def _is_id(value: Any) -> bool:
-    return (isinstance(value, int) and not isinstance(value, bool)) or (
-        isinstance(value, str) and value.isdigit() and len(value) < 12)
+    """Whether ``value`` is a row number (an int, or ASCII digits, small enough to query)."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 16:
+        value = int(value)
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**53

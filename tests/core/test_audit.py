@@ -78,10 +78,43 @@ def test_the_log_shows_particulars_in_the_readers_language(make, login_as, db):
     audit(admin, "certificate.revoked", None, {"serial": "YT-9", "mystery": "kept as is"})
     db.session.commit()
     page = login_as(admin).get("/admin/audit").get_data(as_text=True)
-    for shown in ("文件格式：Excel 工作簿（XLSX）", "包含完整身份证号码：否", "行数：12",
+    for shown in ("文件格式：Excel 工作簿（XLSX）", "包含完整身份证号码：否", "数据行数：12",
                   "培训机构：拉萨市职业技能培训中心", "市（地区）：540100 拉萨",
                   "培训类型：岗位技能提升培训", "重点群体：残疾人", "学员：次仁卓玛",
-                  "类别：职业技能竞赛成绩", "新增群体：残疾人、graduate", "移除群体：—",
+                  "类别：职业技能竞赛成绩", "新增的重点群体：残疾人、graduate", "移除的重点群体：—",
                   "证书编号：YT-9", "mystery：kept as is"):
         assert shown in page, shown
     assert "include_full_ids" not in page and "learner_id" not in page
+
+
+def test_the_log_names_only_what_its_reader_may_see_elsewhere(make, login_as, db):
+    admin = make.institution_admin(locale="en")
+    elsewhere = make.institution()
+    draft = make.course(institution=elsewhere, published=False, title_en="Secret draft")
+    published = make.course(institution=elsewhere, title_en="Open course")
+    stranger = make.learner(real_name="Somebody elsewhere")
+    regional = make.regional_admin(locale="en")
+    for details in ({"filters": {"institution_id": admin.institution_id, "course_id": draft.id}},
+                    {"filters": {"course_id": published.id}},
+                    {"learner_id": stranger.id}):
+        audit(regional, "records.exported", None, details, institution_id=admin.institution_id)
+    db.session.commit()
+    page = login_as(admin).get("/admin/audit").get_data(as_text=True)
+    assert "Open course" in page and f"Course: {draft.id}" in page
+    assert "Secret draft" not in page and "Somebody elsewhere" not in page
+    page = login_as(regional).get("/admin/audit").get_data(as_text=True)
+    assert "Secret draft" in page and "Somebody elsewhere" in page
+
+
+@pytest.mark.parametrize("details", [
+    {"learner_id": "²"}, {"learner_id": "༡༢"}, {"learner_id": 10**30}, {"course_id": -1},
+    {"format": {"nested": [1, {"x": None}]}}, {"kind": ["a", ["b"]]}, {"rows": None},
+    ["not", "a", "dict"], "text", 7, None, {"filters": "not a dict"}, {"": "<b>x</b>"},
+])
+def test_odd_particulars_are_shown_as_recorded_not_a_crash(make, login_as, db, details):
+    regional = make.regional_admin(locale="en")
+    audit(regional, "records.exported", None, details)
+    db.session.commit()
+    response = login_as(regional).get("/admin/audit")
+    assert response.status_code == 200
+    assert "<b>x</b>" not in response.get_data(as_text=True)

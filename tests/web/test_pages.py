@@ -103,7 +103,7 @@ def test_pages_work_without_javascript(client):
 
 
 @pytest.mark.parametrize("locale, shown", [
-    ("zh_Hans", "画布准备：40%"), ("bo", "ཐང་ཀ། 40%"), ("en", "Canvas: 40%"),
+    ("zh_Hans", "画布准备：40%"), ("bo", "ཐང་ཀ 40%"), ("en", "Canvas: 40%"),
 ])
 def test_a_label_and_its_value_take_the_readers_punctuation(app, locale, shown):
     from flask_babel import force_locale
@@ -119,10 +119,17 @@ def test_a_label_and_its_value_take_the_readers_punctuation(app, locale, shown):
     ("bo", "རིགས།", ["དབང་པོ་སྐྱོན་ཅན།", "མཐོ་སློབ་ཐོན་པ།"],
      "རིགས། དབང་པོ་སྐྱོན་ཅན། མཐོ་སློབ་ཐོན་པ།"),
     ("bo", "ཕྲེང་།", ["༡༢"], "ཕྲེང་། ༡༢"),
+    ("bo", "ཡིག་ཆའི་རྣམ་གཞག", ["CSV"], "ཡིག་ཆའི་རྣམ་གཞག CSV"),  # no shad after ག
+    ("bo", "ཚེ་རིང", ["ཐང་ཀ", "ལྷ་ཁང"], "ཚེ་རིང་། ཐང་ཀ ལྷ་ཁང"),  # ང་།, and none after ཀ
+    ("bo", "སློབ་མ་", ["ཀ"], "སློབ་མ། ཀ"),
+    ("bo", "ལོ་རྒྱུས༎", ["x"], "ལོ་རྒྱུས༎ x"),
+    ("bo", "mystery", ["a", "b"], "mystery: a, b"),
     ("zh_Hans", "群体", ["残疾人", "高校毕业生"], "群体：残疾人、高校毕业生"),
+    ("zh_Hans", "ཐང་ཀ་འབྲི་རྒྱུ།", ["唐卡"], "ཐང་ཀ་འབྲི་རྒྱུ།：唐卡"),  # Tibetan titles keep their shad
     ("en", "Groups", ["a", "b", "c"], "Groups: a, b, c"),
 ])
-def test_labels_and_lists_never_double_a_tibetan_shad(app, locale, label, items, shown):
+def test_labels_and_lists_end_tibetan_phrases_as_the_glossary_says(app, locale, label, items,
+                                                                    shown):
     from flask_babel import force_locale
 
     from lms.core.i18n import labelled, listed

@@ -112,7 +112,7 @@ def audit_log() -> str:
     page = db.paginate(audit_visible_to(current_user), request.args.get("page", 1, type=int),
                        50)
     return render_template("records/audit_log.html", page=page, labels=AUDIT_ACTIONS,
-                           details=util.audit_details(page.items))
+                           details=util.audit_details(page.items, current_user))
 
 
 @dashboard_panel(*ADMIN_ROLES, order=30)
