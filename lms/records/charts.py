@@ -84,17 +84,37 @@ def _fit(text: str, max_em: float) -> str:
     return text + "…"
 
 
+_CJK = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef"
+#: A break may come after a space or a tsheg, and before or after any Chinese character.
+_PIECES = re.compile(rf"[{_CJK}]|[^\s\u0f0b{_CJK}]*[\s\u0f0b]+|[^\s\u0f0b{_CJK}]+")
+#: Marks that close what comes before them and so never start a line.
+_CLOSING = "\u0f0d\u0f0e\u0f11\u0f14\u3001\u3002\uff0c\uff1a\uff1b\uff01\uff1f\uff09\u300d\u300f"
+
+
 def _wrap(text: str, max_em: float, lines: int = 2) -> list[str]:
     """``text`` in at most ``lines`` lines of ``max_em``, broken after a space or a tsheg
-    (or between Chinese characters); the last line is cut with an ellipsis if need be."""
-    pieces = re.findall(r"[^\s\u0f0b]*[\s\u0f0b]+|[^\s\u0f0b]+", text)
-    if any(_em_width(p) > max_em for p in pieces):  # no breaks to use: break anywhere
-        pieces = list(text)
+    or between Chinese characters, never before a shad or a closing mark; the last line
+    is cut with an ellipsis if need be."""
+    words: list[str] = []
+    for piece in _PIECES.findall(text):
+        if words and piece[0] in _CLOSING:
+            words[-1] += piece
+        else:
+            words.append(piece)
+    # (piece, whether it must start a line): a word wider than a line starts one of its
+    # own and is broken anywhere.
+    pieces: list[tuple[str, bool]] = []
+    for word in words:
+        if _em_width(word) > max_em:
+            pieces.extend((ch, n == 0) for n, ch in enumerate(word))
+        else:
+            pieces.append((word, False))
     out = [""]
-    for piece in pieces:
-        if out[-1] and _em_width(out[-1] + piece) > max_em:
+    for piece, starts_line in pieces:
+        if out[-1] and (starts_line or _em_width(out[-1] + piece) > max_em):
             if len(out) == lines:
-                return [*out[:-1], _fit(out[-1] + piece + "…", max_em)]
+                return [*(line.rstrip() for line in out[:-1]),
+                        _fit(out[-1] + piece + "…", max_em)]
             out.append("")
         out[-1] += piece
     return [line.rstrip() for line in out]
@@ -168,30 +188,33 @@ def bar_chart(series: Sequence[tuple[str, Number]], *, title: str, unit: str = "
         return _empty("bar", title, chart_id, narrow)
     items = [(_clean(label), _finite(value)) for label, value in series]
     heading, below = _heading(title, narrow)
+    printed = [_with_unit(value, unit) for _, value in items]
+    widest = max(_em_width(text) for text in printed) * 13 + 8
     if narrow:
-        label_width, bar_left, bar_room, row_h, top = NARROW, 0, NARROW - 80, 50, 34 + below
+        # Label and value share a line above a full-width bar.
+        bar_left, bar_room, row_h, top = 0, NARROW, 46, 34 + below
     else:
-        label_width, bar_left, bar_room, row_h, top = 190, 200, 350, 30, 40
+        # Bars leave room for the widest value after them (a long unit must not be cut).
+        label_width, bar_left, row_h, top = 190, 200, 30, 40
+        bar_room = max(WIDTH - bar_left - 6 - widest, 120)
     # Negative values have no bar to draw; their printed value still tells the truth.
     scale = bar_room / (max(max(v for _, v in items), 0) or 1)
     body = []
-    for i, (label, value) in enumerate(items):
+    for i, ((label, value), value_text) in enumerate(zip(items, printed, strict=True)):
         y = top + i * row_h
         length = max(value, 0) * scale
         if narrow:
+            room = (NARROW - _em_width(value_text) * 13) / 13 - 1.5
             # Tibetan letters stack below the line: the bar keeps clear of them.
-            label_text = _text(0, y + 16, _fit(label, label_width / 13), "chart-label")
-            bar_y, value_y = y + 27, y + 38
+            shown = (_text(0, y + 16, _fit(label, max(room, 3)), "chart-label")
+                     + _BAR.format(bar_left, y + 27, length, 12, BAR)
+                     + _text(NARROW, y + 16, value_text, "chart-value", anchor="end"))
         else:
-            label_text = _text(label_width, y + 15, _fit(label, label_width / 13),
-                               "chart-label", anchor="end")
-            bar_y, value_y = y + 4, y + 15
-        body.append(_TIP.format(
-            f"{label}: {_with_unit(value, unit)}",
-            label_text
-            + _BAR.format(bar_left, bar_y, length, (row_h - 10) if not narrow else 14, BAR)
-            + _text(bar_left + length + 6, value_y, _with_unit(value, unit), "chart-value"),
-        ))
+            shown = (_text(label_width, y + 15, _fit(label, label_width / 13), "chart-label",
+                           anchor="end")
+                     + _BAR.format(bar_left, y + 4, length, row_h - 10, BAR)
+                     + _text(bar_left + length + 6, y + 15, value_text, "chart-value"))
+        body.append(_TIP.format(f"{label}: {value_text}", shown))
     height = top + len(items) * row_h + 8
     return _svg("bar", title, _describe(items, unit), height, body, chart_id, items,
                 narrow=narrow, heading=heading)

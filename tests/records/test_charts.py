@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lms.records.charts import NARROW, bar_chart, line_chart, responsive
+from lms.records.charts import NARROW, WIDTH, _em_width, _wrap, bar_chart, line_chart, responsive
 
 SVG = "{http://www.w3.org/2000/svg}"
 TYPES = [("ལས་རིགས་ལག་རྩལ་སྦྱོང་བརྡར།", 60), ("岗位技能提升培训", 12.5), ("创业培训", 0)]
@@ -177,3 +177,30 @@ def test_responsive_gives_both_drawings_with_their_own_ids():
                     .split("\n"))
     assert wide.get("aria-labelledby").startswith("chart-type-")
     assert narrow.get("aria-labelledby").startswith("chart-type-narrow-")
+
+
+def test_a_line_never_starts_with_a_shad_or_a_closing_mark():
+    title = "ཀ་" * 15 + "ང་། ཁ་ཁ"
+    lines = _wrap(title, 22.5)
+    assert len(lines) == 2 and not lines[1].startswith("།") and lines[1].startswith("ང་།")
+    chinese = _wrap("各培训机构的学时，按月统计，包括线下培训与职业技能竞赛成绩", 12)
+    assert all(len(line) <= 12 for line in chinese) and not chinese[1].startswith("，")
+
+
+def test_only_a_word_wider_than_a_line_is_broken_inside():
+    lines = _wrap("Hours by institution " + "x" * 40, 20)
+    assert lines[0] == "Hours by institution" and lines[1].startswith("x")
+
+
+@pytest.mark.parametrize("narrow", [False, True])
+def test_a_long_value_stays_inside_the_chart(narrow):
+    svg = parse(bar_chart([("ལས་རིགས་ལག་རྩལ་སྦྱོང་བརྡར།", 1234), ("创业培训", 5)],
+                          title="t", unit="སློབ་ཚོད།", narrow=narrow))
+    width = NARROW if narrow else WIDTH
+    for value in (t for t in svg.iter(f"{SVG}text") if t.get("class") == "chart-value"):
+        x, size = float(value.get("x")), int(value.get("font-size"))
+        extent = _em_width(value.text) * size
+        if value.get("text-anchor") == "end":
+            assert x <= width and x - extent >= 0
+        else:
+            assert x + extent <= width, value.text
