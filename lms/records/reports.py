@@ -277,8 +277,7 @@ def _learners(include_full_ids: bool) -> Callable[[set[Any]], dict[Any, tuple[An
     read = _read(User.id, User.real_name, User.resident_id_masked, User.resident_id_cipher)
 
     def load(keys: set[Any]) -> dict[Any, tuple[Any, ...]]:
-        return {key: (name, resident_id_of(SimpleNamespace(resident_id_cipher=cipher))
-                      if include_full_ids and cipher else masked)
+        return {key: (name, _full_id(cipher) if include_full_ids and cipher else masked)
                 for key, (name, masked, cipher) in read(keys).items()}
     return load
 
@@ -446,8 +445,12 @@ def _statement_rows(shape: ExportShape, f: ExportFilters, labels: Labels, *, nam
 
 def _with_full_id(row: dict[str, Any]) -> dict[str, Any]:
     if row["id_cipher"]:
-        row["id_number"] = resident_id_of(SimpleNamespace(resident_id_cipher=row["id_cipher"]))
+        row["id_number"] = _full_id(row["id_cipher"])
     return row
+
+
+def _full_id(cipher: str) -> str | None:
+    return resident_id_of(SimpleNamespace(resident_id_cipher=cipher))
 
 
 def count_rows(shape: ExportShape, f: ExportFilters) -> int:

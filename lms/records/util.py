@@ -145,19 +145,19 @@ def mask_name(name: str) -> str:
 
 # --- the audit log, for people ----------------------------------------------------------
 
-def _audit_labels() -> dict[str, Any]:
-    return {
-        "serial": _l("Certificate number"), "reason": _l("Reason"),
-        "format": _l("File format"), "shape": _l("Rows"), "rows": _l("Number of rows"),
-        "include_full_ids": _l("Include full ID numbers"), "via": _l("Through"),
-        "learner_id": _l("Learner"), "reverses": _l("Corrects entry"), "hours": _l("Hours"),
-        "kind": _l("Kind"), "added": _l("Target groups added"),
-        "removed": _l("Target groups removed"),
-        "date_from": _l("From"), "date_to": _l("To"),
-        "institution_id": _l("Training institution"), "prefecture": _l("Prefecture"),
-        "course_id": _l("Course"), "training_type": _l("Training type"),
-        "skill_level": _l("Skill level"), "target_group": _l("Target group"),
-    }
+#: What each particular of an audit entry is called, for people reading the log.
+AUDIT_LABELS = {
+    "serial": _l("Certificate number"), "reason": _l("Reason"),
+    "format": _l("File format"), "shape": _l("Rows"), "rows": _l("Number of rows"),
+    "include_full_ids": _l("Include full ID numbers"), "via": _l("Through"),
+    "learner_id": _l("Learner"), "reverses": _l("Corrects entry"), "hours": _l("Hours"),
+    "kind": _l("Kind"), "added": _l("Target groups added"),
+    "removed": _l("Target groups removed"),
+    "date_from": _l("From"), "date_to": _l("To"),
+    "institution_id": _l("Training institution"), "prefecture": _l("Prefecture"),
+    "course_id": _l("Course"), "training_type": _l("Training type"),
+    "skill_level": _l("Skill level"), "target_group": _l("Target group"),
+}
 
 
 def audit_details(entries: list[Any], reader: User) -> dict[int, list[tuple[str, str]]]:
@@ -193,20 +193,17 @@ def audit_details(entries: list[Any], reader: User) -> dict[int, list[tuple[str,
                                         Course.institution_id == reader.institution_id))
         names["course_id"] = {c.id: f"{c.code} · {c.title}"
                               for c in db.session.scalars(courses)}
+    groups = {k.value: v for k, v in TARGET_GROUP_LABELS.items()}
     coded: dict[str, dict[Any, Any]] = {
         "format": {k: cls.label for k, cls in EXPORTERS.items()},
         "shape": {k.value: v for k, v in EXPORT_SHAPE_LABELS.items()},
         "kind": {k.value: v for k, v in ENTRY_KIND_LABELS.items()},
         "training_type": {k.value: v for k, v in TRAINING_TYPE_LABELS.items()},
         "skill_level": {k.value: v for k, v in SKILL_LEVEL_LABELS.items()},
-        "target_group": {k.value: v for k, v in TARGET_GROUP_LABELS.items()},
-        "added": {k.value: v for k, v in TARGET_GROUP_LABELS.items()},
-        "removed": {k.value: v for k, v in TARGET_GROUP_LABELS.items()},
+        "target_group": groups, "added": groups, "removed": groups,
         "prefecture": {k: f"{k} {v}" for k, v in PREFECTURES.items()},
         "via": {"command line": _("from the command line")},
     }
-    labels = _audit_labels()
-
     def text(key: str, value: Any) -> str:
         if isinstance(value, bool):
             return _("yes") if value else _("no")
@@ -220,7 +217,8 @@ def audit_details(entries: list[Any], reader: User) -> dict[int, list[tuple[str,
             return str(coded[key].get(value, value))
         return str(value)
 
-    return {entry_id: [(str(labels.get(key, key)), text(key, value)) for key, value in details]
+    return {entry_id: [(str(AUDIT_LABELS.get(key, key)), text(key, value))
+                       for key, value in details]
             for entry_id, details in flat.items()}
 
 
