@@ -7,6 +7,10 @@ page's requests per second divided by the bare endpoint's (goal: at least
 0.25) and the gzipped bytes each page transfers with its CSS and JavaScript
 (goal: under 30 KB).
 
+For reference it also serves Yonten with one extra endpoint that a signed-in
+learner opens and that renders nothing: the framework's share of any personal
+page (session, login, headers), the most a lesson page could reach.
+
     python bench/courses_bench.py [--courses 2000] [--lessons-per-course 20] [--seconds 10]
 
 Uses wrk (Debian package ``wrk``) to generate load when it is installed, else
@@ -41,6 +45,20 @@ app = Flask(__name__)
 @app.get("/")
 def hello():
     return "hello"
+'''
+
+#: Yonten with an endpoint that does only what every signed-in request does.
+SIGNED_IN_APP = '''
+from wsgi import app
+from lms.core.access import login_required
+
+
+@login_required
+def signed_in():
+    return "ok"
+
+
+app.add_url_rule("/bench/signed-in", view_func=signed_in)
 '''
 
 
@@ -228,12 +246,21 @@ def main() -> None:
             lesson_bytes = gzipped_weight(lms.port, lesson_path, cookie)
         finally:
             lms.stop()
+        (instance / "signed_in_app.py").write_text(SIGNED_IN_APP)
+        floor = Server("signed_in_app:app", {**env, "PYTHONPATH": f"{instance}:{ROOT}"}, ROOT)
+        try:
+            floor_rps = measure_rps(floor.port, "/bench/signed-in", args.seconds,
+                                    login_cookie(floor.port))
+        finally:
+            floor.stop()
     print(f"load generator: {'wrk' if shutil.which('wrk') else 'python threads'}")
     print(f"bare Flask endpoint:   {bare_rps:8.1f} req/s")
     print(f"catalogue page:        {catalogue_rps:8.1f} req/s   "
           f"ratio {catalogue_rps / bare_rps:.3f} (goal >= 0.25)")
     print(f"lesson page:           {lesson_rps:8.1f} req/s   "
           f"ratio {lesson_rps / bare_rps:.3f} (goal >= 0.25)")
+    print(f"signed-in, renders nothing: {floor_rps:8.1f} req/s   "
+          f"ratio {floor_rps / bare_rps:.3f} (reference: the ceiling for a personal page)")
     print(f"catalogue page weight: {catalogue_bytes / 1024:6.1f} KB gzipped (goal < 30 KB)")
     print(f"lesson page weight:    {lesson_bytes / 1024:6.1f} KB gzipped (goal < 30 KB)")
 
