@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     FieldList,
@@ -32,7 +31,7 @@ from lms.assessment.models import (
 )
 from lms.assessment.operations.banks import IMPORT_FORMATS
 from lms.assessment.util import bank_questions, categories_with_counts
-from lms.core.forms import LANG_LABELS, FiniteDecimalField, WebForm, localized
+from lms.core.forms import LANG_LABELS, FileField, FiniteDecimalField, WebForm, localized
 from lms.courses.models import Course
 from lms.extensions import db
 

@@ -7,14 +7,16 @@ import unicodedata
 from decimal import Decimal
 from typing import Any
 
-from flask import request
+from flask import g, request
 from flask_babel import get_translations, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField as _FileField
 from flask_wtf.form import _Auto  # Flask-WTF's marker for "read the request"
 from werkzeug.datastructures import CombinedMultiDict
 from wtforms import DecimalField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
+from wtforms.widgets import FileInput
 
 from lms.core.i18n import html_lang
 
@@ -40,6 +42,21 @@ class WebForm(FlaskForm):
                 return CombinedMultiDict((request.files, request.form)) if request.files \
                     else request.form
             return super().wrap_formdata(form, formdata)
+
+
+class _PageLabelledFileInput(FileInput):
+    """A file input that asks its page for ``js/file-picker.js``: a browser labels the
+    input in its own language ("Choose File"), the script in the page's."""
+
+    def __call__(self, field: Any, **kwargs: Any) -> Any:
+        g.lms_file_inputs = True  # web/base.html adds the script
+        return super().__call__(field, **kwargs)
+
+
+class FileField(_FileField):
+    """Flask-WTF's file field, its input labelled in the page's language."""
+
+    widget = _PageLabelledFileInput()
 
 
 class _CatalogueTranslations:

@@ -322,6 +322,9 @@ def _record_failure(job_id: int, exc: BaseException) -> JobState:
     final = isinstance(exc, JobFailed)
     with db.independent_session() as s:
         row = s.get(Job, job_id)
+        if row is None:  # deleted while it ran: nothing is left to retry or report
+            log.warning("job %s disappeared while it ran", job_id)
+            return JobState.FAILED
         row.error_message, row.error = message, detail[-4000:]
         row.lease_expires_at = None
         if final or row.attempts >= row.max_attempts:

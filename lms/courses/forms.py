@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf.file import FileField, FileRequired
+from flask_wtf.file import FileRequired
 from wtforms import (
     BooleanField,
     HiddenField,
@@ -14,7 +14,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
-from lms.core.forms import FiniteDecimalField, WebForm, localized
+from lms.core.forms import FileField, FiniteDecimalField, WebForm, localized
 from lms.courses.kinds import kind_choices
 from lms.courses.models import SKILL_LEVEL_LABELS, TRAINING_TYPE_LABELS
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf.file import FileField, FileRequired
+from flask_wtf.file import FileRequired
 from wtforms import (
     BooleanField,
     DateField,
@@ -16,7 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from lms.core.forms import WebForm
+from lms.core.forms import FileField, WebForm
 from lms.courses.models import SKILL_LEVEL_LABELS, TRAINING_TYPE_LABELS
 from lms.records.exporters import EXPORTERS
 from lms.records.models import ENTRY_KIND_LABELS, EXPORT_SHAPE_LABELS, OFFLINE_KINDS

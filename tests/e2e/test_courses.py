@@ -51,7 +51,7 @@ def test_instructor_publishes_and_learner_completes_a_course_in_tibetan(new_page
     pdf.write_bytes(PDF)
     teacher.set_input_files("input[type=file]", str(pdf))
     teacher.click("text=Add the file")
-    teacher.wait_for_selector("text=pattern.pdf")
+    teacher.wait_for_selector("ul.files li:has-text('pattern.pdf')")
 
     teacher.click("nav.crumbs a")
     teacher.click("text=Publish")

@@ -52,3 +52,28 @@ def test_learner_downloads_their_record_and_a_visitor_verifies_the_certificate(
         assert "This certificate is valid" in visitor.inner_text(".verdict")
     finally:
         visitor.context.close()
+
+
+def test_file_inputs_speak_the_pages_language(page, tmp_path):
+    """The browser's own "Choose File" / "No file chosen" is English here; the page is not."""
+    page.goto("/language/bo?next=/verify/")
+    picker = page.locator("section.card .file-pick")
+    assert picker.locator(".file-pick-button").inner_text() == "ཡིག་ཆ་འདེམས།"
+    assert picker.locator(".file-pick-name").inner_text() == "ཡིག་ཆ་བདམས་མེད།"
+    # A tap on the page's button reaches the browser's own file chooser.
+    box = picker.locator(".file-pick-button").bounding_box()
+    with page.expect_file_chooser() as chooser:
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    pdf = tmp_path / "ལག་འཁྱེར།.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n%%EOF\n")
+    chooser.value.set_files(str(pdf))
+    assert picker.locator(".file-pick-name").inner_text() == "ལག་འཁྱེར།.pdf"
+    # The file goes with the form: an unsigned PDF is refused in Tibetan, not lost silently.
+    page.click("section.card button")
+    page.wait_for_selector(".verdict.invalid")
+    assert "ནུས་མེད།" in page.inner_text(".verdict-title")
+    assert page.locator(".file-pick-name").inner_text() == "ཡིག་ཆ་བདམས་མེད།"
+
+    page.goto("/language/zh_Hans?next=/verify/")
+    assert page.locator(".file-pick-button").inner_text() == "选择文件"
+    assert page.locator(".file-pick-name").inner_text() == "未选择文件"

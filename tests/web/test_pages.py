@@ -102,6 +102,15 @@ def test_pages_work_without_javascript(client):
     assert 'method="post"' in html
 
 
+def test_a_page_with_a_file_input_labels_it_in_the_readers_language(client):
+    client.get("/language/zh_Hans")
+    html = client.get("/verify/").text
+    assert 'type="file"' in html
+    assert "js/file-picker.js" in html
+    assert 'data-choose="选择文件" data-none="未选择文件"' in html
+    assert "file-picker.js" not in client.get("/courses/").text
+
+
 @pytest.mark.parametrize("locale, shown", [
     ("zh_Hans", "画布准备：40%"), ("bo", "ཐང་ཀ 40%"), ("en", "Canvas: 40%"),
 ])
