@@ -7,8 +7,9 @@ handlers, no style attributes or <style> elements. Colours are presentation
 attributes and typefaces come from the site's CSS through the ``chart-*``
 classes, which can also override the colours.
 
-A chart drawn 640 units wide and shrunk onto a phone prints its words at
-half size, and Tibetan at 7 px cannot be read. ``narrow=True`` draws it for
+A chart drawn 560 units wide (about its column on a desktop, so its words
+print at their size) and shrunk onto a phone prints its words at two thirds
+of it, and small Tibetan cannot be read. ``narrow=True`` draws it for
 a phone instead: 360 units wide, each bar's label on a line of its own
 above the bar, the title over two lines if it needs them. ``responsive``
 gives both, and the site's CSS shows the one that fits the screen.
@@ -24,16 +25,28 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
+from flask import has_request_context
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-WIDTH = 640
+from lms.core.i18n import current_locale
+
+WIDTH = 560
+#: Where words start: some letters (Tibetan ཟླ, say) reach a little left of their origin.
+INSET = 2
 NARROW = 360
 INK = "#333333"
 MUTED = "#767676"
 BAR = "#8a2b2b"
 GRID = "#dddddd"
 Number = float | int | Decimal
+#: Text sizes in the chart's units, by role. The sizes are the SVG's own (the site's CSS
+#: sets none), so the layout below measures exactly what is drawn.
+SIZES = {"label": 14, "title": 17, "axis": 12, "empty": 15}
+#: Tibetan is drawn larger, as the site's pages draw it: at the size of Chinese its
+#: stacked letters are hard to read. Its letters are narrower (see ``_em_width``), so a
+#: label keeps about its length. The axes carry numbers and dates.
+TIBETAN_SIZES = {"label": 18, "title": 21, "axis": 13, "empty": 18}
 # Characters XML forbids; a stray control character must not break the page.
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
@@ -57,11 +70,19 @@ def _finite(value: Number) -> float:
     return max(-1e12, min(number, 1e12)) if math.isfinite(number) else 0.0
 
 
+def _sizes() -> dict[str, int]:
+    """Text sizes for the reader's language."""
+    if has_request_context() and current_locale() == "bo":
+        return TIBETAN_SIZES
+    return SIZES
+
+
 def _em_width(text: str) -> float:
     # A rough advance per character, erring wide (a label cut short reads better than one
-    # cut off at the chart's edge): Chinese is one em wide; Tibetan letters ~0.75 em, their
-    # stacked consonants and vowel signs no extra room; capitals and digits ~0.7 em (course
-    # codes are mostly these); everything else ~0.6 em.
+    # cut off at the chart's edge): Chinese is one em wide; Tibetan letters ~0.6 em (they
+    # measure 0.54-0.56 in Noto Serif Tibetan), their stacked consonants and vowel signs
+    # no extra room; capitals and digits ~0.7 em (course codes are mostly these);
+    # everything else ~0.6 em.
     width = 0.0
     for ch in text:
         if unicodedata.east_asian_width(ch) in "WF":
@@ -69,7 +90,7 @@ def _em_width(text: str) -> float:
         elif unicodedata.combining(ch) or "\u0f71" <= ch <= "\u0fbc":
             continue
         elif "\u0f40" <= ch <= "\u0f6c" or ch.isupper() or ch.isdigit():
-            width += 0.75 if ch >= "\u0f40" else 0.7
+            width += 0.6 if ch >= "\u0f40" else 0.7
         else:
             width += 0.6
     return width
@@ -138,18 +159,20 @@ _LINE = Markup('<polyline class="chart-line" points="{}" fill="none" stroke="{}"
 _POINT = Markup('<circle class="chart-point" cx="{:.1f}" cy="{:.1f}" r="3.5" fill="{}"/>')
 
 
-def _text(x: float, y: float, text: str, css: str, *, size: int = 13, anchor: str = "start",
+def _text(x: float, y: float, text: str, css: str, *, size: int, anchor: str = "start",
           fill: str = INK) -> Markup:
     return _TEXT.format(css, x, y, size, anchor, fill, text)
 
 
 def _heading(title: str, narrow: bool) -> tuple[Markup, int]:
     """The printed title and how far below the chart's top it ends."""
+    size = _sizes()["title"]
     if not narrow:
-        return _text(0, 22, title, "chart-title", size=16), 0
-    lines = _wrap(title, NARROW / 16)
-    return Markup("").join(_text(0, 20 + 22 * n, line, "chart-title", size=16)
-                           for n, line in enumerate(lines)), 22 * (len(lines) - 1)
+        return _text(INSET, 22, _fit(title, WIDTH / size - 0.2), "chart-title", size=size), 0
+    step = round(size * 1.4)  # Tibetan stacks need the room between lines
+    lines = _wrap(title, (NARROW - INSET) / size)
+    return Markup("").join(_text(INSET, 20 + step * n, line, "chart-title", size=size)
+                           for n, line in enumerate(lines)), step * (len(lines) - 1)
 
 
 def _svg(kind: str, title: str, desc: str, height: int, body: list[Markup],
@@ -167,7 +190,8 @@ def _empty(kind: str, title: str, chart_id: str | None, narrow: bool) -> Markup:
     message = str(_l("No data"))
     heading, below = _heading(title, narrow)
     width = NARROW if narrow else WIDTH
-    body = [_text(width / 2, 78 + below, message, "chart-empty", size=14, anchor="middle",
+    body = [_text(width / 2, 78 + below, message, "chart-empty", size=_sizes()["empty"],
+                  anchor="middle",
                   fill=MUTED)]
     return _svg(kind, title, message, 120 + below, body, chart_id, (), narrow=narrow,
                 heading=heading)
@@ -189,13 +213,18 @@ def bar_chart(series: Sequence[tuple[str, Number]], *, title: str, unit: str = "
     items = [(_clean(label), _finite(value)) for label, value in series]
     heading, below = _heading(title, narrow)
     printed = [_with_unit(value, unit) for _, value in items]
-    widest = max(_em_width(text) for text in printed) * 13 + 8
+    size = _sizes()["label"]
+    grow = size - SIZES["label"]  # larger (Tibetan) text: rows grow to match
+    widest = max(_em_width(text) for text in printed) * size + 8
     if narrow:
         # Label and value share a line above a full-width bar.
-        bar_left, bar_room, row_h, top = 0, NARROW, 46, 34 + below
+        bar_left, bar_room, row_h, top = 0, NARROW, 46 + 2 * grow, 34 + below
     else:
-        # Bars leave room for the widest value after them (a long unit must not be cut).
-        label_width, bar_left, row_h, top = 190, 200, 30, 40
+        # Labels take the room the longest needs, up to 45% of the width; bars leave room
+        # for the widest value after them (a long unit must not be cut).
+        label_width = min(max(max(_em_width(label) for label, _ in items) * size, 80),
+                          WIDTH * 0.45)
+        bar_left, row_h, top = label_width + 10, 30 + grow, 40 + grow
         bar_room = max(WIDTH - bar_left - 6 - widest, 120)
     # Negative values have no bar to draw; their printed value still tells the truth.
     scale = bar_room / (max(max(v for _, v in items), 0) or 1)
@@ -204,16 +233,19 @@ def bar_chart(series: Sequence[tuple[str, Number]], *, title: str, unit: str = "
         y = top + i * row_h
         length = max(value, 0) * scale
         if narrow:
-            room = (NARROW - _em_width(value_text) * 13) / 13 - 1.5
+            room = (NARROW - _em_width(value_text) * size) / size - 1.5
             # Tibetan letters stack below the line: the bar keeps clear of them.
-            shown = (_text(0, y + 16, _fit(label, max(room, 3)), "chart-label")
-                     + _BAR.format(bar_left, y + 27, length, 12, BAR)
-                     + _text(NARROW, y + 16, value_text, "chart-value", anchor="end"))
+            line = y + 16 + grow
+            shown = (_text(INSET, line, _fit(label, max(room, 3)), "chart-label", size=size)
+                     + _BAR.format(bar_left, y + 27 + 2 * grow, length, 12, BAR)
+                     + _text(NARROW, line, value_text, "chart-value", size=size, anchor="end"))
         else:
-            shown = (_text(label_width, y + 15, _fit(label, label_width / 13), "chart-label",
-                           anchor="end")
-                     + _BAR.format(bar_left, y + 4, length, row_h - 10, BAR)
-                     + _text(bar_left + length + 6, y + 15, value_text, "chart-value"))
+            line = y + 15 + grow
+            shown = (_text(label_width, line, _fit(label, label_width / size), "chart-label",
+                           size=size, anchor="end")
+                     + _BAR.format(f"{bar_left:.1f}", y + 4, length, row_h - 10, BAR)
+                     + _text(bar_left + length + 6, line, value_text, "chart-value",
+                             size=size))
         body.append(_TIP.format(f"{label}: {value_text}", shown))
     height = top + len(items) * row_h + 8
     return _svg("bar", title, _describe(items, unit), height, body, chart_id, items,
@@ -239,6 +271,7 @@ def line_chart(points: Sequence[tuple[str, Number]], *, title: str, unit: str = 
     heading, below = _heading(title, narrow)
     width = NARROW if narrow else WIDTH
     left, right = (48, width - 24) if narrow else (64, width - 32)
+    axis = _sizes()["axis"]
     top, bottom = 56 + below, 240 + below
     height = bottom + 36
     values = [v for _, v in items]
@@ -260,15 +293,15 @@ def line_chart(points: Sequence[tuple[str, Number]], *, title: str, unit: str = 
         value = low + tick * step
         y = y_of(value)
         body.append(_GRID.format(left, y, right, y, GRID))
-        body.append(_text(left - 8, y + 4, _number(value), "chart-axis", size=11,
+        body.append(_text(left - 8, y + 4, _number(value), "chart-axis", size=axis,
                           anchor="end", fill=MUTED))
     if unit:
-        body.append(_text(left - 8, top - 14, unit, "chart-axis", size=11, anchor="end",
+        body.append(_text(left - 8, top - 14, unit, "chart-axis", size=axis, anchor="end",
                           fill=MUTED))
     every = math.ceil(len(items) / (4 if narrow else 8))
     for i, (label, _) in enumerate(items):
         if i % every == 0:
-            body.append(_text(x_of(i), bottom + 20, _fit(label, 7), "chart-axis", size=11,
+            body.append(_text(x_of(i), bottom + 20, _fit(label, 7), "chart-axis", size=axis,
                               anchor="middle", fill=MUTED))
     coords = " ".join(f"{x_of(i):.1f},{y_of(v):.1f}" for i, (_, v) in enumerate(items))
     body.append(_LINE.format(coords, BAR))
@@ -276,7 +309,8 @@ def line_chart(points: Sequence[tuple[str, Number]], *, title: str, unit: str = 
         x, y = x_of(i), y_of(value)
         point = _POINT.format(x, y, BAR)
         if len(items) <= (6 if narrow else 12):
-            point += _text(x, y - 9, _number(value), "chart-value", size=11, anchor="middle")
+            point += _text(x, y - 9, _number(value), "chart-value", size=axis,
+                           anchor="middle")
         body.append(_TIP.format(f"{label}: {_with_unit(value, unit)}", point))
     return _svg("line", title, _describe(items, unit), height, body, chart_id, items,
                 narrow=narrow, heading=heading)

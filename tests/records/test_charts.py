@@ -6,7 +6,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lms.records.charts import NARROW, WIDTH, _em_width, _wrap, bar_chart, line_chart, responsive
+from lms.records.charts import (
+    INSET,
+    NARROW,
+    SIZES,
+    TIBETAN_SIZES,
+    WIDTH,
+    _em_width,
+    _wrap,
+    bar_chart,
+    line_chart,
+    responsive,
+)
 
 SVG = "{http://www.w3.org/2000/svg}"
 TYPES = [("ལས་རིགས་ལག་རྩལ་སྦྱོང་བརྡར།", 60), ("岗位技能提升培训", 12.5), ("创业培训", 0)]
@@ -155,11 +166,29 @@ def test_on_a_phone_labels_stand_above_their_bars_at_a_readable_size():
     bars = list(narrow.iter(f"{SVG}rect"))
     assert [t.text for t in labels] == [label for label, _ in TYPES]
     for label, bar in zip(labels, bars, strict=True):
-        assert float(label.get("x")) == float(bar.get("x")) == 0
+        # The label starts where the bar does, less the letters' overhang.
+        assert float(label.get("x")) == INSET and float(bar.get("x")) == 0
         # Clear of the label's line, with room for Tibetan letters stacked below it.
         assert float(bar.get("y")) - float(label.get("y")) >= 0.75 * int(label.get("font-size"))
     # Shrunk onto a 360 px phone, a label prints at 13 px, not at 13 * 360 / 640.
     assert int(labels[0].get("font-size")) * 360 / NARROW >= 13
+
+
+def test_tibetan_readers_get_larger_words_and_rows_to_hold_them(app):
+    from flask import g
+    from flask_babel import force_locale
+
+    def drawn(locale):
+        with app.test_request_context(), force_locale(locale):
+            g.pop("lms_locale", None)  # the page's language, as this request chose it
+            svg = parse(bar_chart(TYPES, title="t", unit="h", narrow=True))
+        labels = [t for t in svg.iter(f"{SVG}text") if t.get("class") == "chart-label"]
+        return int(labels[0].get("font-size")), float(labels[1].get("y")) - float(
+            labels[0].get("y"))
+
+    (zh_size, zh_row), (bo_size, bo_row) = drawn("zh_Hans"), drawn("bo")
+    assert zh_size == SIZES["label"] and bo_size == TIBETAN_SIZES["label"] > zh_size
+    assert bo_row - zh_row >= bo_size - zh_size
 
 
 def test_a_long_title_takes_two_lines_on_a_phone_not_the_edge():
@@ -181,7 +210,7 @@ def test_responsive_gives_both_drawings_with_their_own_ids():
 
 def test_a_line_never_starts_with_a_shad_or_a_closing_mark():
     title = "ཀ་" * 15 + "ང་། ཁ་ཁ"
-    lines = _wrap(title, 22.5)
+    lines = _wrap(title, 18.5)
     assert len(lines) == 2 and not lines[1].startswith("།") and lines[1].startswith("ང་།")
     chinese = _wrap("各培训机构的学时，按月统计，包括线下培训与职业技能竞赛成绩", 12)
     assert all(len(line) <= 12 for line in chinese) and not chinese[1].startswith("，")
