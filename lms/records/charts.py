@@ -191,8 +191,7 @@ def _empty(kind: str, title: str, chart_id: str | None, narrow: bool) -> Markup:
     heading, below = _heading(title, narrow)
     width = NARROW if narrow else WIDTH
     body = [_text(width / 2, 78 + below, message, "chart-empty", size=_sizes()["empty"],
-                  anchor="middle",
-                  fill=MUTED)]
+                  anchor="middle", fill=MUTED)]
     return _svg(kind, title, message, 120 + below, body, chart_id, (), narrow=narrow,
                 heading=heading)
 
@@ -222,7 +221,7 @@ def bar_chart(series: Sequence[tuple[str, Number]], *, title: str, unit: str = "
     else:
         # Labels take the room the longest needs, up to 45% of the width; bars leave room
         # for the widest value after them (a long unit must not be cut).
-        label_width = min(max(max(_em_width(label) for label, _ in items) * size, 80),
+        label_width = min(max(max(_em_width(label) for label, _ in items) * size + INSET, 80),
                           WIDTH * 0.45)
         bar_left, row_h, top = label_width + 10, 30 + grow, 40 + grow
         bar_room = max(WIDTH - bar_left - 6 - widest, 120)
@@ -241,8 +240,8 @@ def bar_chart(series: Sequence[tuple[str, Number]], *, title: str, unit: str = "
                      + _text(NARROW, line, value_text, "chart-value", size=size, anchor="end"))
         else:
             line = y + 15 + grow
-            shown = (_text(label_width, line, _fit(label, label_width / size), "chart-label",
-                           size=size, anchor="end")
+            shown = (_text(label_width, line, _fit(label, (label_width - INSET) / size),
+                           "chart-label", size=size, anchor="end")
                      + _BAR.format(f"{bar_left:.1f}", y + 4, length, row_h - 10, BAR)
                      + _text(bar_left + length + 6, line, value_text, "chart-value",
                              size=size))
@@ -279,6 +278,9 @@ def line_chart(points: Sequence[tuple[str, Number]], *, title: str, unit: str = 
     low = math.floor(min(0.0, *values) / step) * step
     ticks = max(math.ceil(max(values) / step - low / step), 1)
     span = ticks * step
+    # The axis leaves room for its widest number (a region's hours run to six figures).
+    numbers = [_number(low + tick * step) for tick in range(ticks + 1)]
+    left = max(left, max(_em_width(text) for text in [*numbers, unit]) * axis + 8 + INSET)
 
     def y_of(value: float) -> float:
         return bottom - (value - low) / span * (bottom - top)
@@ -289,11 +291,10 @@ def line_chart(points: Sequence[tuple[str, Number]], *, title: str, unit: str = 
         return (left + right) / 2 if len(items) == 1 else left + index * gap
 
     body = []
-    for tick in range(ticks + 1):
-        value = low + tick * step
-        y = y_of(value)
-        body.append(_GRID.format(left, y, right, y, GRID))
-        body.append(_text(left - 8, y + 4, _number(value), "chart-axis", size=axis,
+    for tick, number in enumerate(numbers):
+        y = y_of(low + tick * step)
+        body.append(_GRID.format(f"{left:.1f}", y, right, y, GRID))
+        body.append(_text(left - 8, y + 4, number, "chart-axis", size=axis,
                           anchor="end", fill=MUTED))
     if unit:
         body.append(_text(left - 8, top - 14, unit, "chart-axis", size=axis, anchor="end",
@@ -309,8 +310,11 @@ def line_chart(points: Sequence[tuple[str, Number]], *, title: str, unit: str = 
         x, y = x_of(i), y_of(value)
         point = _POINT.format(x, y, BAR)
         if len(items) <= (6 if narrow else 12):
-            point += _text(x, y - 9, _number(value), "chart-value", size=axis,
-                           anchor="middle")
+            number = _number(value)
+            half = _em_width(number) * axis / 2  # the end points' numbers turn inwards
+            anchor = ("end" if x + half > width - INSET else
+                      "start" if x - half < INSET else "middle")
+            point += _text(x, y - 9, number, "chart-value", size=axis, anchor=anchor)
         body.append(_TIP.format(f"{label}: {_with_unit(value, unit)}", point))
     return _svg("line", title, _describe(items, unit), height, body, chart_id, items,
                 narrow=narrow, heading=heading)

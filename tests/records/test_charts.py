@@ -233,3 +233,20 @@ def test_a_long_value_stays_inside_the_chart(narrow):
             assert x <= width and x - extent >= 0
         else:
             assert x + extent <= width, value.text
+
+
+@pytest.mark.parametrize("narrow", [False, True])
+def test_a_regions_six_figure_hours_keep_inside_the_axis(narrow):
+    months = [("2026-01", 180_000), ("2026-02", 245_500.5), ("2026-03", 90_000)]
+    svg = parse(line_chart(months, title="Hours", unit="h", narrow=narrow))
+    numbers = [t for t in svg.iter(f"{SVG}text")
+               if t.get("class") == "chart-axis" and t.get("text-anchor") == "end"]
+    assert any(t.text == "300,000" for t in numbers)
+    for t in numbers:  # right-aligned: each starts its width left of its x
+        assert float(t.get("x")) - _em_width(t.text) * int(t.get("font-size")) >= 0
+    values = [t for t in svg.iter(f"{SVG}text") if t.get("class") == "chart-value"]
+    width = float(svg.get("viewBox").split()[2])
+    for t in values:  # the numbers over the points stay inside the chart too
+        start = float(t.get("x")) - _em_width(t.text) * int(t.get("font-size")) * {
+            "start": 0, "middle": 0.5, "end": 1}[t.get("text-anchor")]
+        assert 0 <= start and start + _em_width(t.text) * int(t.get("font-size")) <= width
