@@ -179,8 +179,25 @@ DEMO_TRANSLATIONS = {
 }
 
 
+#: The answers' feedback in its other language, by the text it was written in.
+DEMO_FEEDBACK = {
+    "ལེགས་སོ། སྤྱིན་གྱིས་ཀ་རག་རས་ལ་འབྱར་བར་བྱེད།": ("zh", "答对了。胶让白土附着在画布上。"),
+    "མར་གྱིས་ཚོན་མི་འཛིན།": ("zh", "有了油，颜料就附着不上。"),
+    "མཐིང་ནི་རྡོ་ཚོན་ཡིན།": ("zh", "石青是矿物颜料。"),
+    "ལེགས་སོ།": ("zh", "答对了。"),
+    "石青来自蓝铜矿。": ("bo", "མཐིང་ནི་རྡོ་ལས་བྱུང་བའི་ཚོན་ཡིན།"),
+    "丙烯是现代化学颜料。": ("bo", "རྫས་སྦྱོར་ཚོན་རྩི་ནི་དེང་རབས་ཀྱི་རྫས་འགྱུར་ཚོན་ཡིན།"),
+}
+
+
 def _translate_demo_questions(questions: list) -> None:
     for question in questions:
+        for option in question.options:
+            for source in ("bo", "zh"):
+                lang, translated = DEMO_FEEDBACK.get(getattr(option, f"feedback_{source}") or "",
+                                                     (None, None))
+                if lang is not None:
+                    setattr(option, f"feedback_{lang}", translated)
         lang, text, options = DEMO_TRANSLATIONS.get(question.name, (None, None, []))
         if lang is None:
             continue

@@ -95,6 +95,21 @@ def localized_with_lang(obj: Any, field: str, locale: str | None = None) -> tupl
     return "", order[0]
 
 
+def snapshot(obj: Any, field: str) -> dict[str, str]:
+    """``field`` in every content language it is filled in, to keep with a record."""
+    return {lang: value for lang in CONTENT_LANGS if (value := getattr(obj, f"{field}_{lang}"))}
+
+
+def from_snapshot(value: Any, locale: str | None = None) -> str:
+    """A :func:`snapshot` in the reader's language; older records kept plain text."""
+    if isinstance(value, dict):
+        for lang in FALLBACK.get(locale or current_locale(), CONTENT_LANGS):
+            if value.get(lang):
+                return str(value[lang])
+        return ""
+    return "" if value is None else str(value)
+
+
 def content_languages(obj: Any, field: str) -> list[str]:
     """The content languages in which ``field`` is filled in."""
     return [lang for lang in CONTENT_LANGS if getattr(obj, f"{field}_{lang}", None)]

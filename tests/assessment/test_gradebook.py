@@ -96,4 +96,6 @@ def test_the_demo_adds_a_quiz_and_a_staged_practical_task_to_the_thangka_course(
         for option in question.options:  # the options a learner sees (not accepted answers)
             if question.qtype != formats.SHORT_ANSWER and (option.text_zh or option.text_bo):
                 assert option.text_bo and option.text_zh, (question.name, option.id)
+            if option.feedback_bo or option.feedback_zh:  # and reads its feedback there too
+                assert option.feedback_bo and option.feedback_zh, (question.name, option.id)
     assert all(level.title_bo for criterion in task.criteria for level in criterion.levels)

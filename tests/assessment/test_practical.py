@@ -195,7 +195,7 @@ def test_an_approval_completes_the_lesson_and_sends_practical_approved(work, mak
     the_review = database.session.scalar(select(Review))
     assert submission.state == SubmissionState.APPROVED
     assert sent == [{"submission": submission, "review": the_review}]
-    assert the_review.points == 4 and the_review.scores[0]["level"] == "Exact"
+    assert the_review.points == 4 and the_review.scores[0]["level"] == {"en": "Exact"}
     progress = course_ops.progress_for(course_ops.find_enrolment(learner, course), lesson)
     assert progress.completed_at is not None
     assert progress.evidence == {"submission": submission.id, "review": the_review.id}
@@ -415,3 +415,45 @@ def test_an_evidence_copy_is_deleted_when_its_unit_of_work_rolls_back(work):
     assert copy.is_file()
     database.session.rollback()
     assert not copy.exists()
+
+
+def test_a_review_reads_in_each_readers_language_whoever_wrote_it(work, make, login_as):
+    client, learner, course, lesson, task = work()
+    stage = task.stages[0]
+    criterion = task.criteria[0]
+    criterion.title_bo, criterion.title_zh = "རས་ཀྱི་དམ་ཚད།", "绷紧程度"
+    for level in criterion.levels:
+        level.title_bo, level.title_zh = f"ཚད་རིམ་ {level.points}", f"等级 {level.points}"
+    learner.locale = "bo"
+    teacher = teacher_of(make, course)
+    teacher.locale = "zh_Hans"
+    database.session.commit()
+    add_file(client, stage, photo())
+    send(client, stage, "ཐང་ཀའི་རས།")
+    review(login_as(teacher), submission_of(learner), 4)
+    scores = database.session.scalar(select(Review.scores))
+    assert scores[0]["criterion"] == {"bo": "རས་ཀྱི་དམ་ཚད།", "zh": "绷紧程度",
+                                      "en": criterion.title_en}
+
+    page = login_as(learner).get(f"/courses/{course.id}/lessons/{lesson.id}").text
+    assert "རས་ཀྱི་དམ་ཚད། · ཚད་རིམ་ 4" in page and "绷紧程度" not in page
+    # The rubric changes later: the review keeps the words it was given in.
+    criterion.title_bo = "གཞན།"
+    database.session.commit()
+    assert "རས་ཀྱི་དམ་ཚད། · ཚད་རིམ་ 4" in login_as(learner).get(
+        f"/courses/{course.id}/lessons/{lesson.id}").text
+    # A review stored before reviews kept every language still shows as it was written.
+    review_row = database.session.scalar(select(Review))
+    review_row.scores = [{**scores[0], "criterion": "Canvas", "level": "Taut"}]
+    database.session.commit()
+    assert "Canvas · Taut" in login_as(learner).get(
+        f"/courses/{course.id}/lessons/{lesson.id}").text
+
+
+@pytest.mark.parametrize("locale, missing", [
+    ("zh_Hans", "尚缺：照片、文字说明。"), ("bo", "ད་དུང་ཆད་པ། པར་རིས། ཡི་གེའི་གསལ་བཤད།")])
+def test_what_is_still_missing_is_listed_with_the_readers_punctuation(work, locale, missing):
+    client, learner, _course, _lesson, task = work(evidence=("photo", "text"))
+    learner.locale = locale
+    database.session.commit()
+    assert missing in send(client, task.stages[0]).text

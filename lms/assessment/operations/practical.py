@@ -27,7 +27,7 @@ from lms.assessment.permissions import can_manage_bank, can_review_submission
 from lms.core import signals
 from lms.core.errors import UserError
 from lms.core.forms import typed_number
-from lms.core.i18n import normalize_text, set_localized
+from lms.core.i18n import listed, normalize_text, set_localized, snapshot
 from lms.courses.models import Course, Enrolment, Lesson
 from lms.courses.operations import complete_lesson, progress_for
 from lms.extensions import db
@@ -221,7 +221,7 @@ def submit_work(user: User, enrolment: Enrolment, stage: PracticalStage, *, text
     have = {e.kind for e in draft.evidence} | ({"text"} if draft.text else set())
     missing = [EVIDENCE_KINDS[k] for k in stage.task.evidence_kinds if k not in have]
     if missing:
-        raise UserError(_l("Still missing: %(kinds)s.", kinds=", ".join(str(m) for m in missing)),
+        raise UserError(_l("Still missing: %(kinds)s.", kinds=listed(missing)),
                         "text")
     draft.state, draft.submitted_at = SubmissionState.SUBMITTED, now
     db.session.flush()
@@ -247,8 +247,10 @@ def review_submission(reviewer: User, submission: Submission, *, levels: dict[in
         level = next((lv for lv in criterion.levels if lv.id == levels.get(criterion.id)), None)
         if level is None:
             raise UserError(_l("Choose a level for every criterion."), "levels")
-        scores.append({"criterion_id": criterion.id, "criterion": criterion.title,
-                       "level_id": level.id, "level": level.title, "points": str(level.points),
+        # The rubric's words as they were, in every language: each reader sees their own.
+        scores.append({"criterion_id": criterion.id, "criterion": snapshot(criterion, "title"),
+                       "level_id": level.id, "level": snapshot(level, "title"),
+                       "points": str(level.points),
                        "max": str(criterion.max_points)})
         points += level.points
         maximum += criterion.max_points

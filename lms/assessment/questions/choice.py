@@ -14,6 +14,7 @@ from lms.assessment.questions.base import (
     refused,
     register_type,
 )
+from lms.core.i18n import listed
 
 
 class _Choice(QuestionType):
@@ -30,7 +31,7 @@ class _Choice(QuestionType):
         raise NotImplementedError
 
     def response_text(self, question, layout, response, lang):
-        return "; ".join(text_in(o, "text", lang) for o in self._options(
+        return listed(text_in(o, "text", lang) for o in self._options(
             question, self._ids(response)))
 
     def feedback(self, question, layout, response, lang):
@@ -57,7 +58,7 @@ class SingleChoice(_Choice):
 
     def correct_answer(self, question, layout, lang):
         best = max((o.fraction for o in question.options), default=0)
-        return "; ".join(text_in(o, "text", lang) for o in self.ordered_options(question, layout)
+        return listed(text_in(o, "text", lang) for o in self.ordered_options(question, layout)
                          if o.fraction == best)
 
     def problems(self, question):
@@ -86,7 +87,7 @@ class MultipleResponse(_Choice):
         return clamp(sum(o.fraction for o in self._options(question, self._ids(response))))
 
     def correct_answer(self, question, layout, lang):
-        return "; ".join(text_in(o, "text", lang) for o in self.ordered_options(question, layout)
+        return listed(text_in(o, "text", lang) for o in self.ordered_options(question, layout)
                          if o.fraction > 0)
 
     def problems(self, question):

@@ -17,6 +17,7 @@ from lms.assessment.questions.base import (
     refused,
     register_type,
 )
+from lms.core.i18n import listed
 
 
 @register_type
@@ -89,13 +90,13 @@ class Matching(QuestionType):
         return right / len(items)
 
     def correct_answer(self, question, layout, lang):
-        return "; ".join(f"{text_in(o, 'text', lang)} → {text_in(o, 'match', lang)}"
+        return listed(f"{text_in(o, 'text', lang)} → {text_in(o, 'match', lang)}"
                          for o in self.items(question, layout))
 
     def response_text(self, question, layout, response, lang):
         by_id = {o.id: o for o in question.options}
         chosen = self._chosen(layout, response)
-        return "; ".join(
+        return listed(
             f"{text_in(o, 'text', lang)} → {text_in(by_id[chosen[o.id]], 'match', lang)}"
             for o in self.items(question, layout) if o.id in chosen)
 
