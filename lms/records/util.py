@@ -157,7 +157,13 @@ AUDIT_LABELS = {
     "institution_id": _l("Training institution"), "prefecture": _l("Prefecture"),
     "course_id": _l("Course"), "training_type": _l("Training type"),
     "skill_level": _l("Skill level"), "target_group": _l("Target group"),
+    "entry": _l("Entry number"), "certificate": _l("Certificate"), "export": _l("Export"),
+    "file": _l("File"),
 }
+#: Which particular an entry's target is, by the target's table: a learner's number then
+#: becomes their name like any other, where the reader may see it.
+_TARGETS = {"users": "learner_id", "ledger_entries": "entry", "certificates": "certificate",
+            "exports": "export", "file": "file"}
 
 
 def audit_details(entries: list[Any], reader: User) -> dict[int, list[tuple[str, str]]]:
@@ -170,7 +176,7 @@ def audit_details(entries: list[Any], reader: User) -> dict[int, list[tuple[str,
     number. Filters become lines of their own; particulars this function
     does not know are shown as they were recorded.
     """
-    flat = {entry.id: _flatten(entry.details) for entry in entries}
+    flat = {entry.id: _target(entry) + _flatten(entry.details) for entry in entries}
     wanted: dict[str, set[int]] = defaultdict(set)
     for details in flat.values():
         for key, value in details:
@@ -220,6 +226,18 @@ def audit_details(entries: list[Any], reader: User) -> dict[int, list[tuple[str,
     return {entry_id: [(str(AUDIT_LABELS.get(key, key)), text(key, value))
                        for key, value in details]
             for entry_id, details in flat.items()}
+
+
+def _target(entry: Any) -> list[tuple[str, Any]]:
+    # What the entry was done to, unless its particulars already say (a certificate's
+    # number, a reversal's learner).
+    key = _TARGETS.get(entry.target_type or "", entry.target_type)
+    if not key or entry.target_id is None:
+        return []
+    details = entry.details if isinstance(entry.details, dict) else {}
+    if key in details or (key == "certificate" and "serial" in details):
+        return []
+    return [(key, entry.target_id)]
 
 
 def _flatten(details: Any) -> list[tuple[str, Any]]:

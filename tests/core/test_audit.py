@@ -37,7 +37,7 @@ def test_regional_admins_read_the_whole_log(make, login_as, db):
     audit(someone, "records.exported", None, {"rows": 1})
     db.session.commit()
     page = login_as(make.regional_admin()).get("/admin/audit").get_data(as_text=True)
-    assert "records.exported" in page and someone.real_name in page
+    assert "Completion records exported" in page and someone.real_name in page
 
 
 def test_institution_admins_read_their_own_and_their_institutions_entries(make, login_as, db):
@@ -76,15 +76,21 @@ def test_the_log_shows_particulars_in_the_readers_language(make, login_as, db):
     audit(admin, "target_groups.changed", learner,
           {"added": ["disability", "graduate"], "removed": []})
     audit(admin, "certificate.revoked", None, {"serial": "YT-9", "mystery": "kept as is"})
+    audit(admin, "ledger.reversed", ("ledger_entries", 42), {"reason": "重复录入"})
     db.session.commit()
     page = login_as(admin).get("/admin/audit").get_data(as_text=True)
     for shown in ("文件格式：Excel 工作簿（XLSX）", "包含完整身份证号码：否", "数据行数：12",
                   "培训机构：拉萨市职业技能培训中心", "市（地区）：540100 拉萨",
                   "培训类型：岗位技能提升培训", "重点群体：残疾人", "学员：次仁卓玛",
                   "类别：职业技能竞赛成绩", "新增的重点群体：残疾人、graduate", "移除的重点群体：—",
-                  "证书编号：YT-9", "mystery：kept as is"):
+                  "证书编号：YT-9", "mystery：kept as is", "记录编号：42", "原因：重复录入"):
         assert shown in page, shown
     assert "include_full_ids" not in page and "learner_id" not in page
+    # Actions and what they were done to read as words, not as codes and table names.
+    for code in ("records.exported", "ledger.reversed", "ledger_entries", "users "):
+        assert code not in page, code
+    # A target the particulars already name is not named twice.
+    assert page.count("学员：次仁卓玛") == 2  # the offline entry and the target groups
 
 
 def test_the_log_names_only_what_its_reader_may_see_elsewhere(make, login_as, db):

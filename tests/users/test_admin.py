@@ -131,3 +131,17 @@ def test_contacts_are_masked_for_staff(contact, masked):
     from lms.core.security import mask_contact
 
     assert mask_contact(contact) == masked
+
+
+def test_switching_off_asks_first_and_is_not_offered_for_oneself(login_as, make):
+    admin = make.institution_admin(locale="zh_Hans")
+    mine = make.instructor(institution=admin.institution, real_name="卓玛")
+    page = login_as(admin).get("/admin/users/").text
+    actions = {row.split("</td>", 1)[0]: row for row in page.split("<tr><td>")[1:]}
+    ours = next(row for name, row in actions.items() if "卓玛" in name)
+    own = next(row for name, row in actions.items() if admin.real_name in name)
+    # Switching off sits behind a summary that says what it does; switching on does not.
+    assert '<details class="confirm"><summary>停用</summary>' in ours
+    assert "该账号将无法登录" in ours
+    assert f"/admin/users/{admin.id}/active" not in own
+    assert f"/admin/users/{mine.id}/active" in ours
