@@ -80,8 +80,9 @@ class Multilingual:
     en: str = ""
 
     def lines(self, langs: Sequence[str] = ("bo", "zh", "en")) -> list[str]:
-        """The non-empty texts among ``langs``, or the first non-empty one at all."""
-        texts = [getattr(self, lang) for lang in langs if getattr(self, lang)]
+        """The different non-empty texts among ``langs`` (a year is one line, not two), or
+        the first non-empty one at all."""
+        texts = list(dict.fromkeys(getattr(self, lang) for lang in langs if getattr(self, lang)))
         return texts or [t for t in (self.bo, self.zh, self.en) if t][:1]
 
 

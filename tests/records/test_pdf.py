@@ -206,3 +206,9 @@ def test_record_shows_when_it_was_made_in_the_time_zone_it_was_made_in(tmp_path)
     (text,) = page_texts(render_record(made), tmp_path)
 
     assert "2024-07-02 11:04 UTC+08:00" in text
+
+
+def test_a_text_the_same_in_tibetan_and_chinese_is_printed_once():
+    assert Multilingual("2026", "2026", "2026").lines(("bo", "zh")) == ["2026"]
+    assert EMPLOYMENT.lines(("bo", "zh")) == ["ལས་རིགས་ལག་རྩལ་སྦྱོང་བརྡར།", "就业技能培训"]
+    assert Multilingual("", "", "C-12").lines(("bo", "zh")) == ["C-12"]

@@ -135,7 +135,8 @@ def test_a_masked_phone_number_cannot_be_recovered_by_searching_for_part_of_it(m
 
 
 @pytest.mark.parametrize("locale, seconds, shown", [
-    ("zh_Hans", 3900, "1 小时 05 分钟"), ("bo", 120, "སྐར་མ་ 2"), ("en", 59, "0 min"),
+    ("zh_Hans", 3900, "1 小时 05 分钟"), ("bo", 120, "སྐར་མ་ 2"), ("en", 59, "59 s"),
+    ("zh_Hans", 8, "8 秒"), ("bo", 8, "སྐར་ཆ་ 8"), ("en", 0, "0 min"),
 ])
 def test_study_time_is_written_in_the_readers_language(app, locale, seconds, shown):
     from flask_babel import force_locale

@@ -94,9 +94,12 @@ def evidence(entry_id: int) -> Response:
 
 
 def study_time(seconds: int | None) -> str:
-    """Verified study time as hours and minutes (1 h 05 min)."""
-    minutes = max(int(seconds or 0), 0) // 60
-    hours, minutes = divmod(minutes, 60)
+    """Verified study time as hours and minutes (1 h 05 min); under a minute, in seconds
+    (a short video watched through is not "0 min")."""
+    seconds = max(int(seconds or 0), 0)
+    if 0 < seconds < 60:
+        return _("%(seconds)s s", seconds=seconds)
+    hours, minutes = divmod(seconds // 60, 60)
     if hours:
         return _("%(hours)s h %(minutes)s min", hours=hours, minutes=f"{minutes:02d}")
     return _("%(minutes)s min", minutes=minutes)
