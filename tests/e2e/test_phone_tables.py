@@ -69,3 +69,9 @@ def test_staff_tables_fit_a_phone_in_tibetan(new_page, committed_make):
         admin.wait_for_timeout(250)
         admin.reload()
     fits_and_taps(admin, "/records/exports/", "main td.act a")
+
+    # The header keeps to three rows: the language switch shares the brand's.
+    brand, langs = (admin.locator(f"header.site {s}").bounding_box()
+                    for s in (".brand", ".langs"))
+    assert abs(brand["y"] + brand["height"] / 2 - (langs["y"] + langs["height"] / 2)) < 8
+    assert admin.locator("header.site").bounding_box()["height"] < 210
