@@ -168,7 +168,7 @@ def _heading(title: str, narrow: bool) -> tuple[Markup, int]:
     """The printed title and how far below the chart's top it ends."""
     size = _sizes()["title"]
     if not narrow:
-        return _text(INSET, 22, _fit(title, WIDTH / size - 0.2), "chart-title", size=size), 0
+        return _text(INSET, 22, _fit(title, (WIDTH - INSET) / size), "chart-title", size=size), 0
     step = round(size * 1.4)  # Tibetan stacks need the room between lines
     lines = _wrap(title, (NARROW - INSET) / size)
     return Markup("").join(_text(INSET, 20 + step * n, line, "chart-title", size=size)
