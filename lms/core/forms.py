@@ -141,14 +141,19 @@ def form_values(form: FlaskForm) -> dict[str, Any]:
     return {name: field.data for name, field in form._fields.items() if name != "csrf_token"}
 
 
+def in_language(label: Any, lang: str) -> Any:
+    """A field's label naming its content language: "Title (Tibetan)", 藏文标题."""
+    return _l("%(field)s (%(language)s)", field=label, language=LANG_LABELS[lang])
+
+
 def localized(name: str, label: Any, *, area: bool = False, max_length: int = 200):
     """Class decorator adding ``<name>_bo``, ``<name>_zh`` and ``<name>_en`` fields."""
     field_cls = TextAreaField if area else StringField
 
     def decorator(cls: type[FlaskForm]) -> type[FlaskForm]:
-        for lang, lang_label in LANG_LABELS.items():
+        for lang in LANG_LABELS:
             setattr(cls, f"{name}_{lang}", field_cls(
-                _l("%(field)s (%(language)s)", field=label, language=lang_label),
+                in_language(label, lang),
                 validators=[Optional(), Length(max=max_length)],
                 render_kw={"lang": html_lang(lang)}))
         return cls

@@ -31,7 +31,7 @@ from lms.config import LOCALES
 from lms.core import i18n
 from lms.core.access import login_required, public
 from lms.core.db import write_intent
-from lms.core.forms import LANG_LABELS
+from lms.core.forms import in_language
 from lms.core.i18n import DISPLAY_TZ
 from lms.core.security import set_security_headers
 from lms.extensions import db
@@ -213,7 +213,7 @@ def install_app_hooks(state: BlueprintSetupState) -> None:
         localized=i18n.localized,
         labelled=i18n.labelled,
         from_snapshot=i18n.from_snapshot,
-        language_labels=LANG_LABELS,
+        in_language=in_language,
         locales=LOCALES,
         native_names=i18n.NATIVE_NAMES,
         nav_links=nav_links,
