@@ -62,6 +62,10 @@ def test_file_inputs_speak_the_pages_language(page, tmp_path):
     assert picker.locator(".file-pick-name").inner_text() == "ཡིག་ཆ་བདམས་མེད།"
     # A tap on the page's button reaches the browser's own file chooser.
     box = picker.locator(".file-pick-button").bounding_box()
+    # The browser hands its chooser to the test only once told to, and a click sent
+    # before that is acknowledged opens nothing: listen first, then make a round trip.
+    page.on("filechooser", lambda _chooser: None)
+    page.evaluate("0")
     with page.expect_file_chooser() as chooser:
         page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     pdf = tmp_path / "ལག་འཁྱེར།.pdf"
