@@ -187,6 +187,42 @@ def test_enrolling_twice_over_http_is_harmless(login_as, make):
     assert client.get("/learning/").text.count(course.title_en) == 1
 
 
+def test_a_learner_leaves_a_course_after_being_told_what_is_kept_and_comes_back(
+        login_as, make):
+    learner, course = make.learner(locale="zh_Hans"), make.course(lessons=2)
+    client = login_as(learner)
+    client.post(f"/courses/{course.id}/enrol")
+    first = lessons_of(course)[0]
+    client.get(f"/courses/{course.id}/lessons/{first.id}")
+    client.post(f"/courses/{course.id}/lessons/{first.id}/reading")
+    page = client.get(f"/courses/{course.id}").text
+    # Leaving is behind a second tap that says what is kept.
+    assert "<details class=\"confirm leave\"><summary>退出课程</summary>" in page
+    assert "已完成的课节和已计入的学时都会保留" in page
+    assert client.post(f"/courses/{course.id}/withdraw").status_code == 302
+    assert course.title_zh not in client.get("/learning/").text
+    assert client.get(f"/courses/{course.id}/lessons/{first.id}").status_code == 302
+    client.post(f"/courses/{course.id}/enrol")
+    assert "50%" in client.get("/learning/").text  # the completed lesson is still there
+
+
+def test_courses_to_complete_first_are_listed_one_a_line_in_the_readers_language(
+        login_as, make):
+    from lms.courses import operations
+
+    basics, tools = make.course(title_zh="唐卡基础"), make.course(title_zh="颜料制作")
+    advanced = make.course()
+    operations.set_prerequisites(make.author, advanced, [basics, tools])
+    database.session.commit()
+    client = login_as(make.learner(locale="zh_Hans"))
+    page = client.get(f"/courses/{advanced.id}").text
+    for course in (basics, tools):
+        link = f'<li><a href="/courses/{course.id}" lang="zh-Hans">{course.title_zh}</a></li>'
+        assert page.count(link) == 2  # among the facts, and in the warning before "Enrol"
+    refused = client.post(f"/courses/{advanced.id}/enrol", follow_redirects=True).text
+    assert "请先完成 唐卡基础、颜料制作。" in refused
+
+
 def _attachment_course(make, data: bytes, content_type: str, filename: str):
     course = make.course(lessons=1)
     section = course.sections[0]

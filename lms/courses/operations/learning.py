@@ -18,6 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from lms.core import signals
 from lms.core.db import utcnow
 from lms.core.errors import UserError
+from lms.core.i18n import listed
 from lms.courses.models import (
     Course,
     Enrolment,
@@ -41,7 +42,7 @@ def enrol(user: User, course: Course) -> Enrolment:
     missing = [c for c in course.prerequisites if not is_course_completed(user, c)]
     if missing:
         raise UserError(_l("Complete %(courses)s first.",
-                           courses="、".join(c.title for c in missing)))
+                           courses=listed(c.title for c in missing)))
     enrolment = db.one_or_create(_enrolment_stmt(user, course),  # two tabs enrol once
                                  lambda: Enrolment(course_id=course.id, user_id=user.id))
     if enrolment.status == EnrolmentStatus.WITHDRAWN:
