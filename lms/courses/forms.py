@@ -77,7 +77,12 @@ class InstructorsForm(WebForm):
 
 
 class OrderForm(WebForm):
-    """The full new order of a course: ``s12,l45,l46,s13,l47`` (sections and lessons)."""
+    """The full new order of a course: ``s12,l45,l46,s13,l47`` (sections and lessons),
+    and the order it was made from."""
 
     order = HiddenField(validators=[DataRequired(), Regexp(r"^[sl]\d+(,[sl]\d+)*$"),
+                                    Length(max=20_000)])
+    #: The order the page showed: a move made from it is refused once the course has
+    #: been rearranged since (the same ids in an older order would undo that change).
+    shown = HiddenField(validators=[DataRequired(), Regexp(r"^[sl]\d+(,[sl]\d+)*$"),
                                     Length(max=20_000)])

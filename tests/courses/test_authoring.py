@@ -103,8 +103,9 @@ def test_an_author_builds_orders_and_publishes_a_course(login_as, make, db):
     outline = client.get(f"/teach/courses/{course.id}/outline").text
     # The "move down" button of the first lesson carries the whole new order.
     new_order = f"s{section.id},l{pigments.id},l{brushes.id}"
-    assert new_order in outline
-    client.post(f"/teach/courses/{course.id}/order", data={"order": new_order})
+    shown = f"s{section.id},l{brushes.id},l{pigments.id}"
+    assert f'value="{new_order}"><input type="hidden" name="shown" value="{shown}">' in outline
+    client.post(f"/teach/courses/{course.id}/order", data={"order": new_order, "shown": shown})
     database.session.refresh(section)
     assert [x.title_en for x in section.lessons] == ["Pigments", "Brushes"]
     response = client.post(f"/teach/courses/{course.id}/publish")
@@ -118,8 +119,41 @@ def test_a_stale_order_form_is_refused_with_a_message(login_as, make):
     first = section.lessons[0]
     client = login_as(instructor)
     response = client.post(f"/teach/courses/{course.id}/order",
-                           data={"order": f"s{section.id},l{first.id}"}, follow_redirects=True)
+                           data={"order": f"s{section.id},l{first.id}",
+                                 "shown": f"s{section.id},l{first.id}"}, follow_redirects=True)
     assert "changed while you were arranging it" in response.text
+
+
+def test_a_move_made_from_an_outline_a_colleague_has_since_rearranged_is_refused(
+        login_as, make):
+    """The same lessons in an older order would silently undo the colleague's move."""
+    instructor = make.instructor()
+    course = make.course(instructor=instructor, institution=instructor.institution, lessons=3)
+    section = course.sections[0]
+    a, b, c = section.lessons
+    mine = login_as(instructor)
+    outline = mine.get(f"/teach/courses/{course.id}/outline").text
+    down_a = f"s{section.id},l{b.id},l{a.id},l{c.id}"
+    shown = f"s{section.id},l{a.id},l{b.id},l{c.id}"
+    assert f'value="{down_a}"><input type="hidden" name="shown" value="{shown}">' in outline
+    # Meanwhile a colleague moves C to the top: the same ids, a new order.
+    from lms.courses import operations
+
+    operations.reorder(make.author, course,
+                       [("section", section.id), ("lesson", c.id), ("lesson", a.id),
+                        ("lesson", b.id)])
+    database.session.commit()
+    response = mine.post(f"/teach/courses/{course.id}/order",
+                         data={"order": down_a, "shown": shown}, follow_redirects=True)
+    assert "changed while you were arranging it" in response.text
+    database.session.refresh(section)
+    assert [x.id for x in section.lessons] == [c.id, a.id, b.id]
+    # From the reloaded page the move works.
+    mine.post(f"/teach/courses/{course.id}/order",
+              data={"order": f"s{section.id},l{a.id},l{c.id},l{b.id}",
+                    "shown": f"s{section.id},l{c.id},l{a.id},l{b.id}"})
+    database.session.refresh(section)
+    assert [x.id for x in section.lessons] == [a.id, c.id, b.id]
 
 
 def test_the_progress_table_downloads_as_excel_ready_csv(login_as, make):

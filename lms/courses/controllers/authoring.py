@@ -97,7 +97,8 @@ def outline(course_id: int) -> str:
 
 
 def _moves(course: Course) -> dict[str, str]:
-    """For each up/down button, the whole order it submits (so the form works without JS)."""
+    """For each up/down button, the whole order it submits (so the form works without JS);
+    under ``"shown"``, the order the page shows."""
     blocks = [[f"s{s.id}"] + [f"l{x.id}" for x in s.lessons] for s in course.sections]
     flat = [i for b in blocks for i in b]
     moves: dict[str, str] = {}
@@ -117,7 +118,13 @@ def _moves(course: Course) -> dict[str, str]:
         if at + 1 < len(flat):
             order = flat[:at] + [flat[at + 1], item] + flat[at + 2:]
             moves[f"{item}:down"] = ",".join(order)
+    moves["shown"] = ",".join(flat)
     return moves
+
+
+def _order_items(tokens: str) -> list[tuple[str, int]]:
+    return [("section" if token[0] == "s" else "lesson", int(token[1:]))
+            for token in tokens.split(",")]
 
 
 @roles_required(*STAFF_ROLES)
@@ -127,10 +134,9 @@ def reorder(course_id: int) -> Response:
     if not form.validate_on_submit():
         flash(_("The new order could not be read. Reload the page and try again."), "error")
         return redirect(url_for("courses.outline", course_id=course_id))
-    items = [("section" if token[0] == "s" else "lesson", int(token[1:]))
-             for token in form.order.data.split(",")]
     try:
-        operations.reorder(current_user, course, items)
+        operations.reorder(current_user, course, _order_items(form.order.data),
+                           shown=_order_items(form.shown.data))
     except UserError as err:
         err.report()
     else:

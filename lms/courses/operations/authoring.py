@@ -210,14 +210,23 @@ def save_lesson(actor: User, section: Section, lesson: Lesson | None, **values: 
     return lesson
 
 
-def reorder(actor: User, course: Course, items: list[tuple[str, int]]) -> None:
+def course_order(course: Course) -> list[tuple[str, int]]:
+    """A course's sections and lessons as ``reorder`` takes them, in their order now."""
+    return [item for s in course.sections
+            for item in [("section", s.id)] + [("lesson", x.id) for x in s.lessons]]
+
+
+def reorder(actor: User, course: Course, items: list[tuple[str, int]], *,
+            shown: list[tuple[str, int]] | None = None) -> None:
     """Set the order of a course's sections and lessons in one go.
 
     ``items`` lists ``("section", id)`` and ``("lesson", id)`` in the new
     order; each lesson belongs to the nearest section above it. The list must
-    name every section and lesson of this course exactly once, so a stale
-    form (someone else changed the course meanwhile) or ids of another
-    course are refused rather than half-applied.
+    name every section and lesson of this course exactly once, and ``shown``
+    (the order the author's page showed, when given) must still be the
+    course's order: a stale form (someone else added, removed or moved
+    something meanwhile) or ids of another course are refused rather than
+    half-applied or silently undoing a colleague's change.
     """
     if not permissions.can_edit_course(actor, course):
         raise Forbidden()
@@ -226,7 +235,8 @@ def reorder(actor: User, course: Course, items: list[tuple[str, int]]) -> None:
     named_sections = [i for k, i in items if k == "section"]
     named_lessons = [i for k, i in items if k == "lesson"]
     if (sorted(named_sections) != sorted(sections) or sorted(named_lessons) != sorted(lessons)
-            or (items and items[0][0] != "section")):
+            or (items and items[0][0] != "section")
+            or (shown is not None and shown != course_order(course))):
         raise UserError(_l("The course changed while you were arranging it. "
                            "Reload the page and try again."))
     current: Section | None = None
