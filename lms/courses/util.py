@@ -172,6 +172,8 @@ class Outline:
 
     def neighbours(self, lesson_id: int) -> tuple[Lesson | None, Lesson | None]:
         ids = [i.lesson.id for i in self.items]
+        if lesson_id not in ids:
+            return None, None
         at = ids.index(lesson_id)
         prev = self.items[at - 1].lesson if at > 0 else None
         nxt = self.items[at + 1].lesson if at + 1 < len(ids) else None

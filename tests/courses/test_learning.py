@@ -206,6 +206,30 @@ def test_a_learner_leaves_a_course_after_being_told_what_is_kept_and_comes_back(
     assert "50%" in client.get("/learning/").text  # the completed lesson is still there
 
 
+@pytest.mark.parametrize("enrolled", [False, True], ids=["not-enrolled", "enrolled"])
+def test_staff_preview_a_hidden_lesson_between_its_neighbours(login_as, make, enrolled):
+    """"Preview as a learner" on a hidden lesson, also for staff enrolled to try the course."""
+    teacher = make.instructor()
+    course = make.course(instructor=teacher, lessons=3)
+    first, hidden, last = lessons_of(course)
+    hidden.is_published = False
+    database.session.commit()
+    if enrolled:
+        make.enrolment(teacher, course)
+    client = login_as(teacher)
+    response = client.get(f"/courses/{course.id}/lessons/{hidden.id}")
+    assert response.status_code == 200
+    page = response.text
+    assert "Your visit is not recorded" in page
+    assert f"/lessons/{first.id}" in page and f"/lessons/{last.id}" in page  # previous, next
+    from lms.courses.models import LessonProgress
+
+    assert database.session.query(LessonProgress).filter_by(lesson_id=hidden.id).count() == 0
+    # The published lessons an enrolled teacher opens are their own study, not a preview.
+    page = client.get(f"/courses/{course.id}/lessons/{first.id}").text
+    assert ("Your visit is not recorded" in page) is not enrolled
+
+
 def test_courses_to_complete_first_are_listed_one_a_line_in_the_readers_language(
         login_as, make):
     from lms.courses import operations

@@ -163,7 +163,8 @@ def resume(course_id: int) -> Response:
 def lesson(course_id: int, lesson_id: int) -> str | Response:
     access = load_course(course_id)
     lesson = load_lesson(access, lesson_id)
-    preview = not access.is_enrolled
+    # Staff preview what learners cannot open yet, enrolled or not (a hidden lesson).
+    preview = not access.is_enrolled or not lesson.is_published
     if preview and not access.can_edit:
         flash(_("Enrol in the course to study its lessons."), "warning")
         return redirect(url_for("courses.display", course_id=course_id))
