@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from lms.assessment.models import Attempt, Pairing, Submission
-from lms.courses.models import Course, TrainingType
+from lms.courses.models import Course, Enrolment, TrainingType
 from lms.courses.permissions import can_edit_course
 from lms.extensions import db
 from lms.users.models import Role, User
@@ -65,10 +65,22 @@ def can_pair(user: User, course: Course) -> bool:
         user.role == Role.REGIONAL_ADMIN or _institution_admin_of(user, course))
 
 
+def is_apprentice_in(course: Course, person: User) -> bool:
+    """Whether ``person`` learns in ``course``: enrolled (now or once) or paired as apprentice."""
+    enrolled = select(Enrolment.id).where(Enrolment.course_id == course.id,
+                                          Enrolment.user_id == person.id)
+    paired = select(Pairing.id).where(Pairing.course_id == course.id,
+                                      Pairing.apprentice_id == person.id)
+    return db.session.scalar(enrolled.union_all(paired).limit(1)) is not None
+
+
 def can_view_apprenticeship(user: User, course: Course, apprentice: User) -> bool:
-    """The apprentice, their masters (past and present) and the course's editors and admins."""
-    if user.id == apprentice.id or can_edit_course(user, course) or can_pair(user, course):
+    """The apprentice, their masters (past and present) and the course's editors and admins;
+    staff see only the course's own apprentices, never any account they name by id."""
+    if user.id == apprentice.id:
         return True
+    if can_edit_course(user, course) or can_pair(user, course):
+        return is_apprentice_in(course, apprentice)
     return db.session.scalar(select(Pairing.id).where(
         Pairing.course_id == course.id, Pairing.apprentice_id == apprentice.id,
         Pairing.master_id == user.id).limit(1)) is not None

@@ -141,3 +141,19 @@ def test_the_apprentices_page_shows_the_reviews_month_by_month(workshop, make, l
     assert login_as(stranger).get(staff_url).status_code == 403
     assert login_as(stranger).get(f"/courses/{w['course'].id}/apprenticeship").status_code \
         == 200  # their own (empty) page
+
+
+def test_staff_see_only_their_courses_apprentices_not_any_account_by_id(workshop, make,
+                                                                         login_as):
+    """An instructor's own apprenticeship course is no window onto every account's name."""
+    w = workshop
+    elsewhere = make.learner(real_name="Stranger Dolkar")
+    make.enrolment(elsewhere, make.course())  # learns at another institution
+    url = f"/teach/courses/{w['course'].id}/apprentices/%s"
+    for who in (w["other"], w["admin"]):  # the course's instructor, its institution's admin
+        client = login_as(who)
+        assert client.get(url % w["apprentice"].id).status_code == 200
+        for account in (elsewhere, w["master"], w["other"] if who is w["admin"] else w["admin"]):
+            response = client.get(url % account.id)
+            assert response.status_code == 404
+            assert account.real_name not in response.text

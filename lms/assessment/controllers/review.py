@@ -151,7 +151,8 @@ def _history(course: Course, apprentice: User) -> str:
     if not is_apprenticeship(course):
         abort(404)
     if not can_view_apprenticeship(current_user, course, apprentice):
-        abort(403)
+        # Whether an account exists, or learns elsewhere, is nobody's business here.
+        abort(404)
     pairs, months = util.apprenticeship_history(course, apprentice)
     return render_template("assessment/apprenticeship.html", course=course,
                            apprentice=apprentice, pairings=pairs, months=months)
