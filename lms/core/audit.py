@@ -8,7 +8,9 @@ bulk ``update()``/``delete()`` through the session), and on PostgreSQL the
 migrations add triggers that refuse it in the database too. The same guard
 protects the training-record ledger.
 
-Administrators read the log: regional admins all of it, institution admins
+Files of personal data that people download one at a time (a learner's record,
+a course's progress table, a gradebook) are logged with ``audit_download`` as
+bulk exports are. Administrators read the log: regional admins all of it, institution admins
 their own actions and those concerning their institution. Nobody edits it.
 """
 
@@ -130,6 +132,18 @@ def audit(actor: Any, action: str, target: Any = None, details: dict[str, Any] |
     db.session.add(entry)
     db.session.flush()
     return entry
+
+
+def audit_download(actor: Any, action: str, target: Any = None,
+                   details: dict[str, Any] | None = None, *,
+                   institution_id: int | None = None) -> None:
+    """Record that ``actor`` is taking personal data away in a file, before they have it.
+
+    A download is a page view, which otherwise only reads: the entry is written
+    and committed in a write phase of its own, so no file leaves unrecorded.
+    """
+    with db.write_phase():
+        audit(actor, action, target, details, institution_id=institution_id)
 
 
 def audit_visible_to(actor: Any) -> Select:

@@ -163,7 +163,7 @@ AUDIT_LABELS = {
 #: Which particular an entry's target is, by the target's table: a learner's number then
 #: becomes their name like any other, where the reader may see it.
 _TARGETS = {"users": "learner_id", "ledger_entries": "entry", "certificates": "certificate",
-            "exports": "export", "file": "file"}
+            "exports": "export", "file": "file", "courses": "course_id"}
 
 
 def audit_details(entries: list[Any], reader: User) -> dict[int, list[tuple[str, str]]]:
@@ -201,7 +201,8 @@ def audit_details(entries: list[Any], reader: User) -> dict[int, list[tuple[str,
                               for c in db.session.scalars(courses)}
     groups = {k.value: v for k, v in TARGET_GROUP_LABELS.items()}
     coded: dict[str, dict[Any, Any]] = {
-        "format": {k: cls.label for k, cls in EXPORTERS.items()},
+        "format": {"pdf": "PDF", "json": "JSON",
+                   **{k: cls.label for k, cls in EXPORTERS.items()}},
         "shape": {k.value: v for k, v in EXPORT_SHAPE_LABELS.items()},
         "kind": {k.value: v for k, v in ENTRY_KIND_LABELS.items()},
         "training_type": {k.value: v for k, v in TRAINING_TYPE_LABELS.items()},

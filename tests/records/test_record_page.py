@@ -145,3 +145,48 @@ def test_study_time_is_written_in_the_readers_language(app, locale, seconds, sho
 
     with app.test_request_context(), force_locale(locale):
         assert study_time(seconds) == shown
+
+
+def test_personal_data_downloaded_one_file_at_a_time_is_in_the_audit_log(
+        learner_with_record, make, login_as, db):
+    """A record, a progress table and a gradebook carry names: each download is logged, before
+    the file is sent, as bulk exports are; a learner's own copy is theirs alone."""
+    from sqlalchemy import select
+
+    from lms.core.audit import AuditEntry
+
+    learner, course = learner_with_record
+    admin = make.institution_admin(institution=course.institution, locale="zh_Hans")
+    teacher = make.instructor(institution=course.institution)
+    course.instructors.append(teacher)
+    db.session.commit()
+
+    def logged():
+        return [(e.actor_id, e.action, e.target_type, e.target_id, e.details,
+                 e.institution_id) for e in db.session.scalars(
+                    select(AuditEntry).order_by(AuditEntry.id))]
+
+    own = login_as(learner)
+    assert own.get(f"/records/learners/{learner.id}/record.pdf").status_code == 200
+    assert logged() == []
+    client = login_as(admin)
+    assert client.get(f"/records/learners/{learner.id}/record.pdf").status_code == 200
+    assert client.get(f"/records/learners/{learner.id}/record.json").status_code == 200
+    client = login_as(teacher)
+    assert client.get(f"/teach/courses/{course.id}/progress?format=csv").status_code == 200
+    assert client.get(f"/teach/courses/{course.id}/gradebook?format=csv").status_code == 200
+    where = course.institution_id
+    assert logged() == [
+        (admin.id, "records.record_downloaded", "users", str(learner.id), {"format": "pdf"},
+         where),
+        (admin.id, "records.record_downloaded", "users", str(learner.id), {"format": "json"},
+         where),
+        (teacher.id, "courses.progress_downloaded", "courses", str(course.id),
+         {"format": "csv", "rows": 1}, where),
+        (teacher.id, "assessment.gradebook_downloaded", "courses", str(course.id),
+         {"format": "csv", "rows": 1}, where)]
+    # The institution's admin reads them in the log, in words.
+    page = login_as(admin).get("/admin/audit").get_data(as_text=True)
+    assert page.count("下载学员的培训档案") == 2 and "下载课程学习进度表" in page
+    assert "下载课程成绩册" in page
+    assert f"{learner.real_name} ({learner.id})" in page and course.code in page

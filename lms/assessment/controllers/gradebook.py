@@ -9,6 +9,7 @@ from flask_login import current_user
 from lms.assessment import util
 from lms.assessment.permissions import can_view_gradebook
 from lms.core.access import roles_required
+from lms.core.audit import audit_download
 from lms.core.spreadsheets import csv_download
 from lms.courses.models import Course
 from lms.extensions import db
@@ -28,6 +29,8 @@ def gradebook(course_id: int) -> str | Response:
 
 
 def _csv(course: Course, lessons: list, rows: list) -> Response:
+    audit_download(current_user, "assessment.gradebook_downloaded", course,
+                   {"format": "csv", "rows": len(rows)}, institution_id=course.institution_id)
     header = [_("Learner")]
     for lesson in lessons:
         header += [f"{lesson.title} · {_('Score')}", f"{lesson.title} · {_('Attempts or stages')}",

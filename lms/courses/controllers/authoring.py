@@ -8,6 +8,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from lms.core.access import roles_required
+from lms.core.audit import audit_download
 from lms.core.errors import UserError
 from lms.core.files import clean_document, clean_image
 from lms.core.forms import EmptyForm, form_values
@@ -337,6 +338,8 @@ def progress(course_id: int) -> str | Response:
 
 
 def _progress_csv(course: Course, headers: list, rows: list) -> Response:
+    audit_download(current_user, "courses.progress_downloaded", course,
+                   {"format": "csv", "rows": len(rows)}, institution_id=course.institution_id)
     return csv_download(
         f"progress-{course.code}.csv",
         [_("Learner"), _("Enrolled at"), _("Lessons completed"), _("Hours credited"),

@@ -31,6 +31,9 @@ AUDIT_ACTIONS = {
     "ledger.reversed": _l("Ledger entry corrected"),
     "ledger.offline_entered": _l("Offline training entered"),
     "certificate.revoked": _l("Certificate revoked"),
+    "records.record_downloaded": _l("A learner's training record downloaded"),
+    "courses.progress_downloaded": _l("A course's progress table downloaded"),
+    "assessment.gradebook_downloaded": _l("A course's gradebook downloaded"),
 }
 
 

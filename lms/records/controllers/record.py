@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from lms.core.access import login_required
+from lms.core.audit import audit_download
 from lms.core.storage import send_media
 from lms.extensions import db
 from lms.records import documents, permissions, util
@@ -51,9 +52,17 @@ def _download_name(learner: User, extension: str) -> str:
     return f"training-record-{learner.id}.{extension}"
 
 
+def _audit_download(learner: User, file_format: str) -> None:
+    # A learner's own copy is theirs; anyone else's is a disclosure the log keeps.
+    if current_user.id != learner.id:
+        audit_download(current_user, "records.record_downloaded", learner,
+                       {"format": file_format})
+
+
 @login_required
 def record_pdf(user_id: int) -> Response:
     learner = load_learner(user_id)
+    _audit_download(learner, "pdf")
     pdf = render_record(documents.record_data(util.record_summary(learner)))
     response = Response(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = (
@@ -64,6 +73,7 @@ def record_pdf(user_id: int) -> Response:
 @login_required
 def record_json(user_id: int) -> Response:
     learner = load_learner(user_id)
+    _audit_download(learner, "json")
     body = json.dumps(documents.record_json(util.record_summary(learner)), ensure_ascii=False,
                       indent=1)
     response = Response(body, mimetype="application/json")
