@@ -18,6 +18,7 @@ REGISTERING_MODULES = (
     "lms.core.jobs",
     "lms.core.audit",
     "lms.core.cache",
+    "lms.core.throttle",
     "lms.users.models",
     "lms.users.target_groups",
     "lms.courses.models",

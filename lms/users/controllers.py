@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user, user_loaded_from_cookie
 from werkzeug.wrappers import Response
 
+from lms.core import throttle
 from lms.core.access import login_required, public, roles_required
 from lms.core.errors import UserError
 from lms.core.forms import form_values
 from lms.extensions import db, login_manager
 from lms.users import operations, permissions
+from lms.users.operations import ResidentIdTaken
 from lms.users.forms import (
     InstitutionForm,
     LoginForm,
@@ -60,6 +64,40 @@ def _login_view_message() -> None:
 _login_view_message()
 
 
+#: ID numbers already registered to others that one client address, or one account, may
+#: enter per window: enough for the owner to learn they must ask for help, too few to
+#: find out who trains here by trying numbers.
+ID_NUMBERS_TAKEN_LIMIT = 5
+ID_NUMBERS_TAKEN_WINDOW = timedelta(hours=1)
+
+
+def _taken_keys(user: User | None = None) -> list[str]:
+    keys = [f"id-number-taken:address:{request.remote_addr}"]
+    if user is not None:
+        keys.append(f"id-number-taken:user:{user.id}")
+    return keys
+
+
+def _out_of_id_attempts(form, keys: list[str]) -> bool:
+    """Whether an ID number entered in ``form`` may not be checked now (the field says why)."""
+    if not form.resident_id.data or not any(
+            throttle.refused(k, limit=ID_NUMBERS_TAKEN_LIMIT, window=ID_NUMBERS_TAKEN_WINDOW)
+            for k in keys):
+        return False
+    form.resident_id.errors = [*form.resident_id.errors, _(
+        "Too many ID numbers registered to other accounts were entered. Try again in an "
+        "hour, or leave the ID number out for now and add it later in your profile.")]
+    return True
+
+
+def _count_taken(err: ResidentIdTaken, form, keys: list[str]) -> None:
+    db.session.rollback()
+    err.attach_to(form)
+    for key in keys:
+        throttle.count(key, window=ID_NUMBERS_TAKEN_WINDOW)
+    db.session.commit()
+
+
 @public
 def register() -> str | Response:
     if current_user.is_authenticated:
@@ -67,12 +105,15 @@ def register() -> str | Response:
     form = RegistrationForm()
     if request.method == "GET":
         form.locale.data = request.cookies.get("lms_lang") or None
-    if form.validate_on_submit():
+    keys = _taken_keys()
+    if form.validate_on_submit() and not _out_of_id_attempts(form, keys):
         try:
             user = operations.register_learner(
                 real_name=form.real_name.data, contact=form.contact.data,
                 password=form.password.data, locale=form.locale.data,
                 resident_id=form.resident_id.data or None)
+        except ResidentIdTaken as err:
+            _count_taken(err, form, keys)
         except UserError as err:
             db.session.rollback()
             err.attach_to(form)
@@ -120,11 +161,14 @@ def profile() -> str | Response:
     form = ProfileForm(obj=current_user)
     if request.method == "GET":
         form.resident_id.data = ""
-    if form.validate_on_submit():
+    keys = _taken_keys(current_user)
+    if form.validate_on_submit() and not _out_of_id_attempts(form, keys):
         try:
             operations.update_profile(current_user, real_name=form.real_name.data,
                                       locale=form.locale.data,
                                       resident_id=form.resident_id.data or None)
+        except ResidentIdTaken as err:
+            _count_taken(err, form, keys)
         except UserError as err:
             db.session.rollback()
             err.attach_to(form)

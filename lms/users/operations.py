@@ -43,6 +43,15 @@ def _contact_fields(contact: str) -> dict[str, str]:
     return {kind: value}
 
 
+class ResidentIdTaken(UserError):
+    """The ID number belongs to another account: an answer callers ration (lms.core.throttle)."""
+
+    def __init__(self) -> None:
+        super().__init__(_l("This ID number is already registered to another account. "
+                            "If it is yours, ask your training institution for help."),
+                         "resident_id")
+
+
 def _set_resident_id(user: User, raw: str) -> None:
     try:
         value = validate_resident_id(raw)
@@ -53,8 +62,7 @@ def _set_resident_id(user: User, raw: str) -> None:
     clash = db.session.scalar(select(User.id).where(User.resident_id_digest == digest,
                                                      User.id != user.id))
     if clash is not None:
-        raise UserError(_l("This ID number is already registered to another account."),
-                        "resident_id")
+        raise ResidentIdTaken()
     user.resident_id_cipher = cipher.encrypt(value)
     user.resident_id_digest = digest
     user.resident_id_masked = mask_resident_id(value)

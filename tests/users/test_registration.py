@@ -130,3 +130,60 @@ def test_form_checks_speak_the_readers_language(client, db, language, required):
     response = client.post("/account/register", data={"real_name": "", "contact": ""},
                            headers={"Accept-Language": language})
     assert required in form_errors(response.text)
+
+
+def id_number(serial: int) -> str:
+    from lms.core.security import id_check_char
+
+    first17 = f"54010219900101{serial:03d}"
+    return first17 + id_check_char(first17)
+
+
+def test_id_numbers_taken_by_others_are_answered_a_few_times_an_hour_per_address(
+        client, db, make, monkeypatch):
+    """"Already registered" tells whether a person trains here: five such answers an hour
+    from one address, then no ID number is checked at all, so guessing stays slow."""
+    from datetime import timedelta
+
+    from lms.core.db import utcnow
+
+    owners = [id_number(n) for n in range(1, 8)]
+    for number in owners:
+        make.learner(resident_id=number)
+    clock = [utcnow()]
+    monkeypatch.setattr("lms.core.throttle.utcnow", lambda: clock[0])
+    before = user_count(db)
+    for attempt, number in enumerate(owners[:5]):
+        response = register(client, contact=f"1390013900{attempt}", resident_id=number)
+        assert "already registered" in " ".join(form_errors(response.text))
+    # The sixth number gets the same refusal whether or not it is anyone's.
+    for number in (owners[5], id_number(99)):
+        errors = " ".join(form_errors(register(client, resident_id=number).text))
+        assert "Too many ID numbers" in errors and "already registered" not in errors
+    assert user_count(db) == before  # and nothing was written
+    # Meanwhile signing up without an ID number works; an hour later the number is checked.
+    assert register(client, contact="13700137000", resident_id="").status_code == 302
+    client.post("/account/logout")
+    clock[0] += timedelta(hours=1, seconds=1)
+    errors = " ".join(form_errors(register(client, resident_id=owners[6]).text))
+    assert "already registered" in errors
+    assert register(client, resident_id=id_number(99)).status_code == 302
+    assert user_count(db) == before + 2
+
+
+def test_an_account_trying_id_numbers_in_its_profile_runs_out_of_answers_too(
+        client, db, make, login_as):
+    owners = [id_number(n) for n in range(1, 7)]
+    for number in owners:
+        make.learner(resident_id=number)
+    guesser = make.learner()
+    client = login_as(guesser)
+    for number in owners[:5]:
+        response = client.post("/account/profile", data={
+            "real_name": guesser.real_name, "locale": "en", "resident_id": number})
+        assert "already registered" in " ".join(form_errors(response.text))
+    response = client.post("/account/profile", data={
+        "real_name": guesser.real_name, "locale": "en", "resident_id": owners[5]})
+    assert "Too many ID numbers" in " ".join(form_errors(response.text))
+    db.session.refresh(guesser)
+    assert guesser.resident_id_digest is None
