@@ -22,5 +22,7 @@ video_ready = _signals.signal("video-ready")
 course_published = _signals.signal("course-published")
 #: A course left the catalogue (unpublished or archived): kwargs ``course``.
 course_withdrawn = _signals.signal("course-withdrawn")
+#: An institution's names, region or standing changed: kwargs ``institution``.
+institution_changed = _signals.signal("institution-changed")
 #: A user account was created: kwargs ``user``.
 user_registered = _signals.signal("user-registered")

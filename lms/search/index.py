@@ -293,20 +293,30 @@ class SearchIndex:
         with self._write_lock(), self._writer() as writer:
             return sum(writer.delete_by_term("doc_id", str(doc_id)) for doc_id in doc_ids)
 
-    def replace_course(self, course_id: int, docs: Iterable[Mapping[str, Any]]) -> int:
+    def replace_course(self, course_id: int,
+                       docs: Iterable[Mapping[str, Any]]
+                       | Callable[[], Iterable[Mapping[str, Any]]]) -> int:
         """Replace every document of a course with docs in one commit; return how many.
 
         Lessons that were deleted or unpublished since the course was last indexed go
-        with the rest; readers see the old documents or the new, never neither.
+        with the rest; readers see the old documents or the new, never neither. Given a
+        function, it is called once this writer holds the index, so what it reads is
+        never older than what an earlier writer wrote.
         """
-        batch = {fields["doc_id"]: fields for fields in map(to_fields, docs)}
-        if any(fields.get("course_id") != str(course_id) for fields in batch.values()):
-            raise ValueError(f"every document must belong to course {course_id}")
-        with self._write_lock(), self._writer() as writer:
+        with self._write_lock():
+            if callable(docs):
+                docs = docs()
+            batch = {fields["doc_id"]: fields for fields in map(to_fields, docs)}
+            if any(fields.get("course_id") != str(course_id) for fields in batch.values()):
+                raise ValueError(f"every document must belong to course {course_id}")
+            self._replace(course_id, batch)
+        return len(batch)
+
+    def _replace(self, course_id: int, batch: dict[str, dict[str, Any]]) -> None:
+        with self._writer() as writer:
             writer.delete_by_term("course_id", str(course_id))
             for fields in batch.values():
                 writer.update_document(**fields)
-        return len(batch)
 
     def rebuild(self, docs: Iterable[Mapping[str, Any]]) -> int:
         """Index docs into a new generation and swap it in; return how many were indexed.

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from lms.core import signals
 from lms.core.jobs import enqueue
+from lms.courses.models import Course, CourseStatus
 from lms.courses.util import set_search_provider
 from lms.extensions import db
 from lms.search import tasks  # noqa: F401 - registers the jobs enqueued below
@@ -38,6 +39,13 @@ def _course_withdrawn(sender: Any, course: Any, **_: Any) -> None:
     _note(course.id, "search.remove_course")
 
 
+def _institution_changed(sender: Any, institution: Any, **_: Any) -> None:
+    # Its courses' documents carry its names and region.
+    for course_id in db.session.scalars(select(Course.id).where(
+            Course.institution_id == institution.id, Course.status == CourseStatus.PUBLISHED)):
+        _note(course_id, "search.index_course")
+
+
 def _enqueue_noted(session: Session) -> None:
     if session.in_nested_transaction():
         return
@@ -52,6 +60,7 @@ def _forget_noted(session: Session, transaction: SessionTransaction) -> None:
 
 signals.course_published.connect(_course_published)
 signals.course_withdrawn.connect(_course_withdrawn)
+signals.institution_changed.connect(_institution_changed)
 if not event.contains(Session, "before_commit", _enqueue_noted):
     event.listen(Session, "before_commit", _enqueue_noted)
     event.listen(Session, "after_transaction_end", _forget_noted)

@@ -20,16 +20,22 @@ def sync_course(course_id: int) -> int:
 
     A published course (and its published lessons) replaces what the index had; a course
     that is draft, archived or gone leaves the index. Both jobs call this, so a late or
-    retried job can never undo a newer change. A missing or unreadable index is rebuilt
-    from the whole catalogue.
+    retried job can never undo a newer change: the course is read only once this job
+    holds the index, so a job that wrote before it read an older catalogue, and one that
+    writes after it reads a newer one. A missing or unreadable index is rebuilt from the
+    whole catalogue.
     """
-    documents = course_documents(db.session.get(Course, course_id))
+    def documents() -> list[dict]:
+        db.session.commit()  # end the job's read snapshot: read the catalogue as it is now,
+        db.session.expire_all()  # not as objects this session loaded before
+        return course_documents(db.session.get(Course, course_id))
+
     try:
         return search_index().replace_course(course_id, documents)
     except IndexUnavailable as exc:
         log.warning("search index is %s; rebuilding it from the catalogue", exc.status)
         rebuild_index()
-        return len(documents)
+        return len(course_documents(db.session.get(Course, course_id)))
 
 
 def rebuild_index(progress: Callable[[float], None] | None = None) -> int:

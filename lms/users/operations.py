@@ -230,4 +230,5 @@ def save_institution(actor: User, institution: Institution | None, **fields: Any
     institution.subsidy_approved = bool(fields.get("subsidy_approved"))
     institution.is_active = bool(fields.get("is_active", True))
     db.session.flush()
+    signals.institution_changed.send(institution, institution=institution)
     return institution

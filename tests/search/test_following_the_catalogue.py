@@ -140,3 +140,75 @@ def test_the_demo_leaves_a_searchable_index(app, db):
     for typed in ("唐卡", "ཐང་ཀ", "thangka"):
         hits = search_index().search(typed, lang="en").hits
         assert "Thangka Painting: Foundations" in [hit.title for hit in hits], typed
+
+
+def test_a_deleted_lesson_leaves_the_index(make, index_jobs, client):
+    course = make.course(lessons=1)
+    lesson = course_ops.save_lesson(make.author, course.sections[0], None, kind="text",
+                                    title_en="Gilding", body_en="Quetzal-green malachite",
+                                    credit_hours=1, is_published=True, required=False)
+    make.session.commit()
+    index_jobs()
+    assert found("malachite") == [f"lesson:{lesson.id}"]
+    course_ops.delete_lesson(make.author, lesson)
+    make.session.commit()
+    index_jobs()
+    assert found("malachite") == []
+    assert f"/courses/{course.id}\"" not in client.get("/courses/?q=malachite").text
+
+
+def test_renaming_or_moving_an_institution_reindexes_its_courses(make, index_jobs, db):
+    from lms.users import operations as user_ops
+
+    institution = make.institution(name_en="Old Lhasa Workshop")
+    course, draft = make.course(institution=institution), make.course(
+        institution=institution, published=False)
+    index_jobs()
+    assert found("Old Lhasa Workshop") == [f"course:{course.id}"]
+    user_ops.save_institution(make.regional_admin(), institution, code=institution.code,
+                              name_en="Nyingchi Crafts Centre", kind=institution.kind,
+                              prefecture="540400")
+    make.session.commit()
+    assert [j.subject for j in search_jobs(db, JobState.QUEUED)] == [f"course:{course.id}"]
+    index_jobs()
+    assert found("Nyingchi Crafts") == [f"course:{course.id}"] and found("Old Lhasa") == []
+    assert found(course.title_en, filters={"region": "540400"})
+    assert draft.id not in {int(d.split(":")[1]) for d in found("Nyingchi Crafts")}
+
+
+def test_a_job_that_waited_for_the_index_writes_the_catalogue_as_it_then_is(app,
+                                                                          committed_make):
+    """An indexing job that read a course before another writer let go of the index would
+    write what it read: a course withdrawn meanwhile stayed findable for good."""
+    import threading
+    import time
+
+    from lms.core.db import write_intent
+    from lms.courses.models import Course
+    from lms.extensions import db
+    from lms.search import operations as search_ops
+
+    course = committed_make.course(title_en="Yak-hair weaving")
+    search_ops.sync_course(course.id)
+    assert found("weaving") == [f"course:{course.id}"]
+    lock = FileStorage(str(search_index().path)).lock("WRITELOCK")
+    assert lock.acquire(blocking=False)  # a rebuild, say, holds the index
+
+    def index_course_job():
+        with app.app_context():
+            intent = write_intent.set(False)  # as a job's read phase
+            try:
+                search_ops.sync_course(course.id)
+            finally:
+                db.session.rollback()
+                write_intent.reset(intent)
+                db.session.remove()
+
+    waiting = threading.Thread(target=index_course_job)
+    waiting.start()
+    time.sleep(0.3)  # the job has started and waits for the index
+    course_ops.unpublish_course(committed_make.author, db.session.get(Course, course.id))
+    db.session.commit()
+    lock.release()
+    waiting.join(30)
+    assert found("weaving") == []

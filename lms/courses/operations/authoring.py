@@ -268,5 +268,8 @@ def delete_lesson(actor: User, lesson: Lesson) -> None:
     if started or kind_of(lesson).holds_learner_work(lesson):
         raise UserError(_l("Learners have started this lesson; unpublish it instead of "
                            "deleting it, so their records stay whole."))
+    course = lesson.section.course
     db.session.delete(lesson)
     db.session.flush()
+    if course.is_published:  # the catalogue (and its search index) loses the lesson
+        signals.course_published.send(course, course=course)
