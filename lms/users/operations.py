@@ -140,6 +140,10 @@ def authenticate(contact: str, password: str, *, now: datetime | None = None) ->
         _DUMMY_HASH = _DUMMY_HASH or hash_password("not a real password")
         check_password_hash(_DUMMY_HASH, password)
         return LoginOutcome(None, wrong)
+    # Attempts on one account take turns, each seeing the last one's count: otherwise
+    # guesses sent side by side all read "no failures yet" and none slows the next.
+    user = db.session.scalar(select(User).where(User.id == user.id).with_for_update()
+                             .execution_options(populate_existing=True))
     if user.locked_until and user.locked_until > now:
         minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
         return LoginOutcome(None, _l("This account is locked after too many failed logins. "

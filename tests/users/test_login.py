@@ -177,3 +177,42 @@ def test_profile_edit_saves_name_and_language(login_as, make):
                                                      "locale": "zh_Hans", "resident_id": ""})
     assert response.status_code == 302
     assert user.real_name == "ཚེ་རིང་" and user.locale == "zh_Hans"
+
+
+def test_wrong_passwords_sent_side_by_side_slow_down_and_lock_the_account_too(
+        app, committed_make):
+    """Each attempt sees the last one's count (on PostgreSQL, guesses sent at once all read
+    "no failures yet" and none was slowed)."""
+    import threading
+
+    from lms.extensions import db
+    from lms.users.models import User
+
+    learner = committed_make.learner()
+    learner_id, contact = learner.id, learner.email
+    db.session.remove()
+    attempts = 12
+    barrier = threading.Barrier(attempts)
+    outcomes, errors = [], []
+
+    def attempt(n: int) -> None:
+        try:
+            with app.test_request_context():
+                barrier.wait()
+                outcome = operations.authenticate(contact, f"wrong-{n}")
+                db.session.commit()
+                outcomes.append(str(outcome.message))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            db.session.remove()
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(attempts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors
+    checked = sum(message.startswith("Wrong") for message in outcomes)
+    assert checked == app.config["LOGIN_SLOWDOWN_AFTER"]  # then "wait", "wait"...
+    assert db.session.get(User, learner_id).failed_logins == checked
