@@ -11,6 +11,7 @@ from it and a test keeps the two in step.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "LMS_"
@@ -76,13 +77,24 @@ class Setting:
 def _check_database_url(value: str) -> str | None:
     try:
         url = make_url(value)
-    except ArgumentError as exc:
+    except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
         return (f"is not a database URL ({exc}); expected e.g. sqlite:///instance/yonten.db "
                 "or postgresql+psycopg://user@host/db")
     if url.get_backend_name() not in {"sqlite", "postgresql"}:
         return f"names the backend {url.get_backend_name()!r}; Yonten runs on sqlite or postgresql"
     if url.get_backend_name() == "postgresql" and not url.database:
         return "names no database"
+    try:
+        url.get_dialect()
+    except NoSuchModuleError:
+        return (f"names the driver {url.get_driver_name()!r}, which is not installed; "
+                "use postgresql+psycopg://")
+    return None
+
+
+def _check_log_level(value: str) -> str | None:
+    if not isinstance(logging.getLevelName(str(value).upper()), int):
+        return "must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"
     return None
 
 
@@ -156,7 +168,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TRUSTED_PROXIES", 0, int,
             "Reverse proxies in front of Yonten (nginx: 1) whose X-Forwarded-For and "
             "X-Forwarded-Proto it believes; 0 when clients reach it directly.", _not_negative),
-    Setting("LOG_LEVEL", "INFO", str, "Python logging level for the app and its workers."),
+    Setting("LOG_LEVEL", "INFO", lambda text: text.strip().upper(),
+            "Python logging level for the app and its workers.", _check_log_level),
     # --- accounts ----------------------------------------------------------
     Setting("LOGIN_SLOWDOWN_AFTER", 3, int,
             "Failed logins after which each further attempt must wait (doubling each time).",

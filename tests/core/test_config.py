@@ -26,7 +26,9 @@ def test_default_database_is_sqlite_in_the_instance_directory(tmp_path):
     assert url == f"sqlite:///{tmp_path / 'yonten.db'}"
 
 
-@pytest.mark.parametrize("url", ["not a url", "mysql://root@localhost/lms", "postgresql://host"])
+@pytest.mark.parametrize("url", ["not a url", "mysql://root@localhost/lms", "postgresql://host",
+                                 "postgresql://yonten@db:notaport/yonten",
+                                 "postgresql+nosuchdriver://yonten@db/yonten"])
 def test_malformed_database_url_is_a_clear_startup_error(tmp_path, url):
     with pytest.raises(ConfigError) as excinfo:
         create_app({"INSTANCE_DIR": str(tmp_path), "DATABASE_URL": url})
@@ -41,6 +43,13 @@ def test_malformed_database_url_stops_the_command_with_a_message_not_a_traceback
     assert result.returncode == 2
     assert "LMS_DATABASE_URL" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_log_level_is_a_known_level_in_any_case(tmp_path):
+    assert load_config(tmp_path, environ={"LMS_LOG_LEVEL": "debug"})["LOG_LEVEL"] == "DEBUG"
+    with pytest.raises(ConfigError) as excinfo:
+        load_config(tmp_path, environ={"LMS_LOG_LEVEL": "verbose"})
+    assert "LMS_LOG_LEVEL" in str(excinfo.value) and "WARNING" in str(excinfo.value)
 
 
 def test_every_problem_is_reported_at_once(tmp_path):
