@@ -23,7 +23,8 @@ def results() -> tuple[str, int]:
         return render_template("search/results.html", nothing_to_search=True, **context), 200
     try:
         found = index.search(args.q, filters=args.index_filters(), page=args.page,
-                             per_page=config["SEARCH_PER_PAGE"], lang=current_locale())
+                             per_page=config["SEARCH_PER_PAGE"], lang=current_locale(),
+                             hidden_courses=util.courses_leaving())
     except IndexUnavailable as exc:
         current_app.logger.warning("search page: %s", exc)
         return render_template("search/results.html", unavailable=exc.user_message,

@@ -121,8 +121,13 @@ class SearchIndex:
         page: int = 1,
         per_page: int = 10,
         lang: str = "bo",
+        hidden_courses: Iterable[int] = (),
     ) -> SearchResults:
-        """Search for what a user typed; raise IndexUnavailable if the index cannot be read."""
+        """Search for what a user typed; raise IndexUnavailable if the index cannot be read.
+
+        ``hidden_courses``: courses the index still holds but must not answer with, in
+        hits, totals, facets or suggestions (withdrawn a moment ago, their job not run).
+        """
         cleaned = clean_query_text(text, self.max_query_chars)
         per_page = min(max(per_page, 1), 100)
         # Deep pages cost as much as reading every hit before them; nobody reads that far.
@@ -132,13 +137,16 @@ class SearchIndex:
         if query is None:
             return replace(empty, page=1)
         filter_query = filter_query_for(filters or {})
-        return self._read(lambda s: self._search(s, query, filter_query, empty, lang))
+        hidden = sorted({str(int(i)) for i in hidden_courses})
+        mask = wq.Or([wq.Term("course_id", i) for i in hidden]) if hidden else None
+        return self._read(lambda s: self._search(s, query, filter_query, mask, empty, lang))
 
     def _search(
         self,
         searcher: Searcher,
         query: wq.Query,
         filter_query: Any,
+        mask: wq.Query | None,
         empty: SearchResults,
         lang: str,
     ) -> SearchResults:
@@ -147,7 +155,7 @@ class SearchIndex:
             facets.add_field(name, maptype=sorting.Count)
         per_page = empty.per_page
         results = searcher.search(
-            query, limit=empty.page * per_page, filter=filter_query, groupedby=facets
+            query, limit=empty.page * per_page, filter=filter_query, mask=mask, groupedby=facets
         )
         total = len(results)
         page = min(empty.page, max(1, -(-total // per_page)))
@@ -161,8 +169,22 @@ class SearchIndex:
             total=total,
             page=page,
             facets=facet_counts(results),
-            suggestion=did_you_mean(searcher.reader(), empty.query, SEARCH_FIELDS),
+            suggestion=self._suggestion(searcher, empty.query, filter_query, mask),
         )
+
+    def _suggestion(self, searcher: Searcher, text: str, filter_query: Any,
+                    mask: wq.Query | None) -> str | None:
+        # Only a correction that finds something: the index's word list still holds the
+        # words of documents deleted since its last merge (a withdrawn course's, say).
+        suggestion = did_you_mean(searcher.reader(), text, SEARCH_FIELDS)
+        if suggestion is None:
+            return None
+        query = build_query(suggestion, list(SEARCH_FIELDS), self.schema,
+                            max_chars=len(suggestion))
+        if query is None or searcher.search(query, limit=1, filter=filter_query,
+                                            mask=mask).is_empty():
+            return None
+        return suggestion
 
     def _hit(self, stored: dict[str, Any], score: float, terms: set[str], lang: str) -> SearchHit:
         return SearchHit(

@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from lms.core.i18n import NATIVE_NAMES
+from lms.core.jobs import Job, JobState
 from lms.courses.models import (
     SKILL_LEVEL_LABELS,
     TRAINING_TYPE_LABELS,
@@ -160,6 +161,20 @@ def lesson_id(hit: SearchHit) -> int | None:
     """The lesson a hit is, if it is one."""
     kind, _, ident = hit.doc_id.partition(":")
     return int(ident) if kind == "lesson" and ident.isdigit() else None
+
+
+def courses_leaving() -> set[int]:
+    """Courses withdrawn from the catalogue whose indexing job has not run yet: the index
+    still holds them for a moment, and must not count them (``SearchIndex.search``)."""
+    subjects = db.session.scalars(select(Job.subject).where(
+        Job.name.in_(("search.index_course", "search.remove_course")),
+        Job.state.in_((JobState.QUEUED, JobState.RUNNING))))
+    pending = {int(s[len("course:"):]) for s in subjects
+               if s and s.startswith("course:") and s[len("course:"):].isdigit()}
+    if not pending:
+        return set()
+    return pending - set(db.session.scalars(select(Course.id).where(
+        Course.id.in_(pending), Course.status == CourseStatus.PUBLISHED)))
 
 
 def visible_hits(hits: list[SearchHit]) -> list[SearchHit]:

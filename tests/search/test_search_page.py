@@ -121,6 +121,28 @@ def test_a_withdrawn_course_is_hidden_before_its_job_has_run(client, indexed, ma
     assert result_links(search(client, "唐卡").text) == []
 
 
+def test_before_its_job_has_run_a_withdrawn_course_is_not_counted_faceted_or_suggested(
+        client, make, index_jobs):
+    from lms.courses import operations as course_ops
+
+    institution = make.institution(name_en="Secretive Works")
+    course = make.course(institution=institution, title_en="Chrysanthemum dyeing")
+    make.course(title_en="Walnut dyeing")
+    index_jobs()
+    assert "Did you mean" in search(client, "chrysanthemun").text
+    assert "Secretive Works" in search(client, "dyeing").text
+    course_ops.unpublish_course(make.author, course)
+    make.session.commit()
+    html = search(client, "chrysanthemum").text
+    assert result_links(html) == [] and "0 results" in html
+    html = search(client, "dyeing").text
+    assert len(result_links(html)) == 1 and "1 result" in html
+    assert "Secretive Works" not in html  # the institution facet
+    assert "Did you mean" not in search(client, "chrysanthemun").text
+    index_jobs()  # the job removes it; the word lingers in the index's word list
+    assert "Did you mean" not in search(client, "chrysanthemun").text
+
+
 def test_the_header_search_box_is_on_every_page(client):
     for path in ("/", "/courses/", "/account/login"):
         html = client.get(path).text
