@@ -9,9 +9,10 @@ migrations add triggers that refuse it in the database too. The same guard
 protects the training-record ledger.
 
 Files of personal data that people download one at a time (a learner's record,
-a course's progress table, a gradebook) are logged with ``audit_download`` as
-bulk exports are. Administrators read the log: regional admins all of it, institution admins
-their own actions and those concerning their institution. Nobody edits it.
+a course's progress table, a gradebook) are logged with ``audit_download``, as
+bulk exports are. Administrators read the log: regional admins all of it,
+institution admins their own actions and those concerning their institution.
+Nobody edits it.
 """
 
 from __future__ import annotations
