@@ -15,7 +15,6 @@ from lms.core.errors import UserError
 from lms.core.forms import form_values
 from lms.extensions import db, login_manager
 from lms.users import operations, permissions
-from lms.users.operations import ResidentIdTaken
 from lms.users.forms import (
     InstitutionForm,
     LoginForm,
@@ -26,6 +25,7 @@ from lms.users.forms import (
     StaffForm,
 )
 from lms.users.models import ADMIN_ROLES, Institution, Role, User
+from lms.users.operations import ResidentIdTaken
 from lms.users.util import institutions_visible_to, users_visible_to
 from lms.web.controllers import safe_next
 from lms.web.menus import dashboard_panel
