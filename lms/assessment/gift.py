@@ -13,6 +13,7 @@ keep every text writable: ``\\>`` stands for ``>`` (so ``->`` can appear in an a
 from __future__ import annotations
 
 import bisect
+import math
 import re
 from collections.abc import Iterable
 
@@ -355,7 +356,10 @@ def _number(block: _Block, start: int, end: int) -> float:
     written = block.raw[start:end].strip()
     if not _NUMBER.fullmatch(written):
         raise _Invalid(start, _l("“%(number)s” is not a number.", number=written))
-    return float(written)
+    number = float(written)
+    if not math.isfinite(number):  # 1e999 overflows to infinity
+        raise _Invalid(start, _l("“%(number)s” is too large a number.", number=written))
+    return number
 
 
 def _matching(block: _Block, start: int, end: int) -> list[ParsedAnswer]:

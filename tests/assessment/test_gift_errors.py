@@ -77,6 +77,13 @@ def test_a_bad_number_is_reported_on_its_line():
     assert error_lines("Pi?{#}") == [(1, "A numerical question needs at least one number.")]
 
 
+def test_a_number_too_large_to_hold_is_reported_on_its_line():
+    # float("1e999") is infinity: an infinite tolerance would accept every answer.
+    assert error_lines("Pi?{#3.14:1e999}") == [(1, "“1e999” is too large a number.")]
+    assert error_lines("Year?{#\n=-1E400..1822}") == [(2, "“-1E400” is too large a number.")]
+    assert error_lines("Pi?{#1e999}") == [(1, "“1e999” is too large a number.")]
+
+
 def test_a_backwards_range_and_a_negative_tolerance_are_errors():
     assert error_lines("Pi?{#3.2..3.1}") == [(1, "The range 3.2..3.1 runs backwards.")]
     assert error_lines("Pi?{#3.1:-1}") == [(1, "A tolerance cannot be negative.")]
