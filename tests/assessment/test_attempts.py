@@ -11,13 +11,14 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
-from lms.assessment.models import Attempt, AttemptState, Question
+from lms.assessment.models import Attempt, AttemptSlot, AttemptState, Question
 from lms.assessment.operations import quizzes
 from lms.core import signals
 from lms.core.db import utcnow
 from lms.core.errors import UserError
 from lms.courses import operations as course_ops
 from lms.extensions import db as database
+from lms.users.models import User
 from tests.assessment.quizzing import (
     answers,
     progress,
@@ -194,3 +195,49 @@ def test_random_quizzes_draw_the_number_asked_from_the_chosen_categories(make, d
     assert len(drawn) == 4 and {q.category_id for q in drawn} == {pigments.id}
 
 
+
+
+TWO_ESSAYS = "::how::How is the canvas primed?{}\n\n::why::Why is the canvas burnished?{}"
+
+
+def test_two_graders_scoring_the_last_two_essays_at_once_finish_the_attempt(app,
+                                                                           committed_make):
+    course = committed_make.course(lessons=0, published=False)
+    lesson = committed_make.quiz_lesson(course, gift=TWO_ESSAYS)
+    course_ops.publish_course(committed_make.author, course)
+    learner = committed_make.learner()
+    enrolment = committed_make.enrolment(learner, course)
+    graders = [committed_make.instructor(institution=course.institution) for _ in range(2)]
+    course.instructors.extend(graders)
+    attempt = quizzes.start_attempt(learner, enrolment, quiz_of(lesson), now=utcnow())
+    quizzes.save_answers(attempt, MultiDict({f"q{slot.question_id}": "With glue and clay."
+                                             for slot in attempt.slots}), now=utcnow())
+    quizzes.submit_attempt(attempt, now=utcnow())
+    database.session.commit()
+    assert attempt.state == AttemptState.GRADING
+    jobs = list(zip([g.id for g in graders], [s.id for s in attempt.slots], strict=True))
+    attempt_id = attempt.id
+    database.session.remove()
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(2)
+
+    def grade(grader_id: int, slot_id: int) -> None:
+        try:
+            with app.app_context():
+                barrier.wait(30)
+                grader = database.session.get(User, grader_id)
+                slot = database.session.get(AttemptSlot, slot_id)
+                quizzes.grade_essay(grader, slot, points="1", feedback=None, now=utcnow())
+                database.session.commit()
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=grade, args=job) for job in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    with app.app_context():
+        finished = database.session.get(Attempt, attempt_id)
+        assert finished.state == AttemptState.FINISHED and finished.percent == 100

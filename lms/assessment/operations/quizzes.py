@@ -300,6 +300,9 @@ def grade_essay(grader: User, slot: AttemptSlot, *, points: Any, feedback: str |
         value = Decimal("-1")
     if not Decimal("0") <= value <= slot.mark:
         raise UserError(_l("Give between 0 and %(mark)s points.", mark=slot.mark), "points")
+    # Two graders scoring the attempt's last two essays take turns, so the second sees the
+    # first's score and finishes the attempt (PostgreSQL; SQLite writers always take turns).
+    _lock(attempt)
     result = db.session.execute(
         update(AttemptSlot).where(AttemptSlot.id == slot.id, AttemptSlot.needs_grading.is_(True))
         .values(needs_grading=False, points=value,
