@@ -105,6 +105,77 @@ def test_timing_is_decided_by_the_clock_given_to_the_operations(make, db):
 
 
 
+# --- study time ---------------------------------------------------------------------------
+
+def quiz_taker(make, **settings):
+    course, lesson, _p = make.assessed_course(quiz=settings)
+    learner = make.learner()
+    return learner, make.enrolment(learner, course), lesson
+
+
+def test_an_untimed_attempt_left_open_for_days_earns_one_capped_gap(make, db):
+    learner, enrolment, lesson = quiz_taker(make)
+    t0 = utcnow()
+    attempt = quizzes.start_attempt(learner, enrolment, quiz_of(lesson), now=t0)
+    quizzes.save_answers(attempt, MultiDict(answers(lesson)), now=t0 + timedelta(days=4))
+    quizzes.submit_attempt(attempt, now=t0 + timedelta(days=4, seconds=20))
+    assert attempt.studied_s == quizzes.QUIZ_GAP_CAP_SECONDS + 20
+    assert progress(learner, enrolment.course, lesson).verified_seconds == attempt.studied_s
+
+
+def test_steady_work_on_an_attempt_earns_all_its_time(make, db):
+    learner, enrolment, lesson = quiz_taker(make)
+    t0 = utcnow()
+    attempt = quizzes.start_attempt(learner, enrolment, quiz_of(lesson), now=t0)
+    for minute in range(2, 21, 2):  # a save every two minutes for twenty minutes
+        quizzes.save_answers(attempt, MultiDict(answers(lesson, blue=None if minute % 4
+                                                            else "Azurite")),
+                             now=t0 + timedelta(minutes=minute))
+    quizzes.submit_attempt(attempt, now=t0 + timedelta(minutes=21))
+    assert quizzes.attempt_seconds(attempt) == 21 * 60
+
+
+def test_time_already_credited_to_reading_is_not_credited_to_the_quiz_again(make, db):
+    course = make.course(lessons=1, published=False)
+    lesson = make.quiz_lesson(course)
+    course_ops.publish_course(make.author, course)
+    learner = make.learner()
+    enrolment = make.enrolment(learner, course)
+    t0 = utcnow()
+    attempt = quizzes.start_attempt(learner, enrolment, quiz_of(lesson), now=t0)
+    # The learner reads a text lesson in another tab, which reports five minutes later.
+    reading = course_ops.progress_for(enrolment, course.sections[0].lessons[0])
+    reading.viewed_at = t0
+    assert course_ops.record_reading(reading, t0 + timedelta(minutes=5)) == 5 * 60
+    quizzes.submit_attempt(attempt, now=t0 + timedelta(minutes=8))
+    assert attempt.studied_s == 3 * 60  # eight minutes passed: five read, three on the quiz
+    assert course_ops.study_clock(learner.id).last_report_at == (
+        t0 + timedelta(minutes=8)).timestamp()
+
+
+def test_a_timed_attempt_earns_nothing_after_its_deadline(make, db):
+    learner, enrolment, lesson = quiz_taker(make, time_limit_minutes=5)
+    t0 = utcnow()
+    attempt = quizzes.start_attempt(learner, enrolment, quiz_of(lesson), now=t0)
+    quizzes.save_answers(attempt, MultiDict(answers(lesson)), now=t0 + timedelta(minutes=4))
+    quizzes.submit_attempt(attempt, now=t0 + timedelta(minutes=5, seconds=20))  # in the grace
+    assert attempt.studied_s == 5 * 60
+
+
+def test_the_time_of_failed_attempts_counts_with_the_passing_one(make, db):
+    learner, enrolment, lesson = quiz_taker(make)
+    t0 = utcnow()
+    failed = quizzes.start_attempt(learner, enrolment, quiz_of(lesson), now=t0)
+    quizzes.submit_attempt(failed, now=t0 + timedelta(minutes=3))
+    assert failed.passed is False
+    t1 = t0 + timedelta(minutes=10)
+    passed = quizzes.start_attempt(learner, enrolment, quiz_of(lesson), now=t1)
+    quizzes.save_answers(passed, MultiDict(answers(lesson)), now=t1 + timedelta(minutes=4))
+    quizzes.submit_attempt(passed, now=t1 + timedelta(minutes=5))
+    assert passed.passed
+    assert progress(learner, enrolment.course, lesson).verified_seconds == (3 + 5) * 60
+
+
 # --- attempts -----------------------------------------------------------------------------
 
 def test_a_third_attempt_when_two_are_allowed_is_refused(learner_in_quiz):

@@ -185,3 +185,38 @@ def test_a_county_moves_to_the_language_its_script_shows_and_back(tmp_path):
         back = dict(conn.execute(text("SELECT code, county FROM institutions")).all())
     assert back == counties
     engine.dispose()
+
+
+def test_attempts_handed_in_keep_their_time_as_the_limit_bound_it(tmp_path):
+    """0011: a timed attempt keeps what it earned up to its deadline; an untimed one at most
+    one capped gap, instead of all the days it stood open; an open one starts from zero."""
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from lms.cli import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'attempts.db'}"
+    config = alembic_config(url)
+    command.upgrade(config, "0010")
+    engine = create_engine(url)  # no foreign keys enforced: the attempts need no quiz here
+    attempts = {  # number: (started, deadline, submitted)
+        1: ("2026-03-01 10:00:00", "2026-03-01 10:20:00", "2026-03-01 10:12:30"),
+        2: ("2026-03-01 10:00:00", "2026-03-01 10:20:00", "2026-03-01 10:20:25"),
+        3: ("2026-03-01 10:00:00", None, "2026-03-05 09:00:00"),
+        4: ("2026-03-01 10:00:00", None, "2026-03-01 10:04:00"),
+        5: ("2026-03-01 10:00:00", None, None),
+    }
+    with engine.begin() as conn:
+        for number, (started, deadline, submitted) in attempts.items():
+            conn.execute(text(
+                "INSERT INTO quiz_attempts (quiz_id, user_id, enrolment_id, number, state, "
+                "started_at, deadline_at, submitted_at) VALUES (1, 1, 1, :number, :state, "
+                ":started, :deadline, :submitted)"),
+                {"number": number, "state": "finished" if submitted else "in_progress",
+                 "started": started, "deadline": deadline, "submitted": submitted})
+    command.upgrade(config, "0011")
+    with engine.connect() as conn:
+        studied = dict(conn.execute(text("SELECT number, studied_s FROM quiz_attempts")).all())
+    assert studied == {1: 750, 2: 1200, 3: 600, 4: 240, 5: 0}
+    command.downgrade(config, "0010")
+    engine.dispose()

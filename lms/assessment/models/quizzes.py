@@ -250,6 +250,10 @@ class Attempt(Base):
     deadline_at: Mapped[datetime | None]
     submitted_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    #: The learner's last sign of work on it (start, a save, the submit).
+    active_at: Mapped[datetime | None]
+    #: Study time the server verified on it (``operations.quizzes.note_study``).
+    studied_s: Mapped[int] = mapped_column(default=0, server_default="0")
     score: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))
     max_score: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))
     percent: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))

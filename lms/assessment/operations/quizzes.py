@@ -2,14 +2,18 @@
 
 Time is the server's: an attempt's deadline is fixed when it starts, and an
 answer saved later than the deadline plus ``QUIZ_GRACE_SECONDS`` is refused, so
-it never counts. Every function that depends on the time takes ``now``.
+it never counts. Every function that depends on the time takes ``now``. The
+study time an attempt earns is measured like reading: from one sign of work
+to the next (start, saves, the submit), each gap capped, never past the
+deadline, and through the learner's study clock, so time already credited to
+a video or a text in another tab is not counted again.
 """
 
 from __future__ import annotations
 
 import random
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -38,12 +42,15 @@ from lms.assessment.questions import QUESTION_TYPES, qtype_of
 from lms.core.errors import UserError
 from lms.core.forms import typed_number
 from lms.courses.models import Course, Enrolment, Lesson
-from lms.courses.operations import complete_lesson, progress_for
+from lms.courses.operations import complete_lesson, progress_for, study_clock
 from lms.extensions import db
 from lms.users.models import User
 
 _FIELD = re.compile(r"^q([0-9]{1,18})(?:\.[0-9]{1,18})?$")
 CENT = Decimal("0.01")
+#: The most one gap between signs of work on an attempt earns: a learner who walks away
+#: from an open quiz for a day is credited ten minutes of it, not the day.
+QUIZ_GAP_CAP_SECONDS = 600
 
 
 def quiz_for(lesson: Lesson) -> Quiz | None:
@@ -171,7 +178,7 @@ def start_attempt(user: User, enrolment: Enrolment, quiz: Quiz, *, now: datetime
     if not questions:
         raise UserError(_l("This quiz has no questions yet."))
     attempt = Attempt(quiz_id=quiz.id, user_id=user.id, enrolment_id=enrolment.id,
-                      number=len(attempts) + 1, started_at=now,
+                      number=len(attempts) + 1, started_at=now, active_at=now,
                       deadline_at=now + timedelta(seconds=quiz.time_limit_seconds)
                       if quiz.time_limit_seconds else None)
     for position, question in enumerate(questions):
@@ -205,14 +212,37 @@ def _lock(attempt: Attempt) -> None:
     db.session.refresh(attempt, with_for_update=True)
 
 
+def note_study(attempt: Attempt, now: datetime) -> int:
+    """Credit the attempt the time since the learner's last sign of work, capped; returns it.
+
+    The caller holds the learner's study clock (:func:`study_clock`, locked
+    before the attempt, as every kind of study takes its locks) and the attempt.
+    """
+    clock = study_clock(attempt.user_id)
+    until = min(now, attempt.deadline_at) if attempt.deadline_at is not None else now
+    anchors = [attempt.active_at or attempt.started_at]
+    if clock.last_report_at is not None:
+        anchors.append(datetime.fromtimestamp(clock.last_report_at, UTC))
+    elapsed = (until - max(anchors)).total_seconds()
+    credit = int(max(0.0, min(elapsed, QUIZ_GAP_CAP_SECONDS)))
+    attempt.studied_s = (attempt.studied_s or 0) + credit
+    attempt.active_at = max(attempt.active_at or attempt.started_at, until)
+    if clock.last_report_at is None or until.timestamp() > clock.last_report_at:
+        # The time up to here is spent on the quiz: a video in another tab starts from here.
+        clock.last_report_at, clock.carry_s = until.timestamp(), 0.0
+    return credit
+
+
 def save_answers(attempt: Attempt, form: MultiDict, *, now: datetime) -> int:
     """Store the posted answers of an open attempt; returns how many changed."""
     answers = read_answers(attempt, form)
+    study_clock(attempt.user_id)
     _lock(attempt)
     if not attempt.is_open:
         raise UserError(_l("This attempt has been submitted; answers can no longer change."))
     if is_overdue(attempt, now):
         raise UserError(_l("Time is up: answers sent after the time limit are not counted."))
+    note_study(attempt, now)
     changed = 0
     for slot in attempt.slots:
         response = answers.get(slot.id)
@@ -226,6 +256,7 @@ def save_answers(attempt: Attempt, form: MultiDict, *, now: datetime) -> int:
 def submit_attempt(attempt: Attempt, *, now: datetime) -> bool:
     """Hand an attempt in and grade it. The conditional UPDATE is the guard: of two submits
     (a double click, two tabs) only one grades. Returns whether this call did."""
+    study_clock(attempt.user_id)  # first, as every kind of study locks it
     result = db.session.execute(
         update(Attempt).where(Attempt.id == attempt.id,
                               Attempt.state == AttemptState.IN_PROGRESS)
@@ -234,6 +265,7 @@ def submit_attempt(attempt: Attempt, *, now: datetime) -> bool:
     db.session.refresh(attempt)
     if result.rowcount != 1:
         return False
+    note_study(attempt, now)
     for slot in attempt.slots:
         qtype = qtype_of(slot.question)
         if not qtype.scored:
@@ -280,11 +312,11 @@ def _finish(attempt: Attempt, now: datetime) -> None:
 
 
 def attempt_seconds(attempt: Attempt) -> int:
-    """Time spent on an attempt, as the server saw it (never more than the limit allows)."""
-    end = attempt.submitted_at or attempt.started_at
-    if attempt.deadline_at is not None:
-        end = min(end, attempt.deadline_at)
-    return max(0, int((end - attempt.started_at).total_seconds()))
+    """Study time a quiz earned its learner: what the server verified on every attempt they
+    handed in at it, the failed ones too (see :func:`note_study`)."""
+    return int(db.session.scalar(select(func.coalesce(func.sum(Attempt.studied_s), 0)).where(
+        Attempt.quiz_id == attempt.quiz_id, Attempt.user_id == attempt.user_id,
+        Attempt.submitted_at.is_not(None))) or 0)
 
 
 def grade_essay(grader: User, slot: AttemptSlot, *, points: Any, feedback: str | None,
