@@ -103,7 +103,12 @@ def credit_course(enrolment: Enrolment) -> LedgerEntry:
 # --- corrections ----------------------------------------------------------------------
 
 def reverse_entry(actor: User, entry_id: int, reason: str) -> LedgerEntry:
-    """Cancel an entry with a reversing entry that says why; each entry is reversed at most once."""
+    """Cancel an entry with a reversing entry that says why; each entry is reversed at most once.
+
+    The reversal is dated when the training it cancels took place (it is
+    recorded now), so a year's or a period's totals and exports come out net
+    of the correction instead of taking the hours off the month it was made in.
+    """
     entry = db.session.get(LedgerEntry, entry_id)
     if entry is None:
         raise UserError(_l("There is no ledger entry with this number."), "entry_id")
@@ -118,7 +123,8 @@ def reverse_entry(actor: User, entry_id: int, reason: str) -> LedgerEntry:
     reversal, new = credit(
         entry.learner_id, kind=EntryKind.REVERSAL, credit_key=f"reversal:{entry.id}",
         training_type=entry.training_type, skill_level=entry.skill_level,
-        hours=-entry.hours, verified_seconds=-entry.verified_seconds, occurred_at=utcnow(),
+        hours=-entry.hours, verified_seconds=-entry.verified_seconds,
+        occurred_at=entry.occurred_at,
         institution_id=entry.institution_id, course_id=entry.course_id,
         lesson_id=entry.lesson_id, evidence={"reverses_hash": entry.hash},
         source=EntrySource.ADMIN, entered_by_id=actor.id, reason=reason,

@@ -144,6 +144,27 @@ def test_an_admin_reverses_an_entry_with_a_reason(make, db):
     assert ledger.verify_chains().ok
 
 
+def test_a_reversal_takes_the_hours_off_the_year_of_the_training_it_cancels(make, db):
+    from datetime import datetime, timedelta
+
+    from lms.core.i18n import DISPLAY_TZ
+    from lms.records.util import record_summary
+
+    learner, admin = make.learner(), make.regional_admin()
+    this_year = datetime.now(DISPLAY_TZ).year
+    last_year = datetime(this_year - 1, 6, 1, 12, tzinfo=DISPLAY_TZ)
+    make.ledger_entry(learner, hours="6", occurred_at=last_year)
+    wrong = make.ledger_entry(learner, hours="4", occurred_at=last_year + timedelta(days=1))
+    make.ledger_entry(learner, hours="3")
+    reversal = operations.reverse_entry(admin, wrong.id, "Counted twice.")
+    db.session.commit()
+    assert reversal.occurred_at == wrong.occurred_at
+    assert reversal.recorded_at > wrong.recorded_at
+    assert dict(record_summary(learner).by_year) == {last_year.year: Decimal("6.00"),
+                                                     this_year: Decimal("3.00")}
+    assert ledger.verify_chains().ok
+
+
 def test_reversing_an_entry_that_does_not_exist_is_refused(make):
     with pytest.raises(UserError, match="no ledger entry"):
         operations.reverse_entry(make.regional_admin(), 987654, "typo")
