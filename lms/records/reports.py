@@ -339,6 +339,13 @@ def _utc_time(value: Any) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def _certificate(cert: type[Certificate]) -> Any:
+    """A certificate's number, said to be revoked when it is (in the export's language)."""
+    before, after = str(_l("%(serial)s (revoked)", serial="\x00")).split("\x00")
+    return case((cert.revoked_at.is_(None), cert.serial),
+                else_=literal(before) + cert.serial + literal(after))
+
+
 def learner_course_stmt(f: ExportFilters, labels: Labels | None = None) -> Select:
     """One row per learner, course and institution: hours, study time, dates, certificate."""
     labels = labels or Labels("zh_Hans", "")
@@ -368,7 +375,7 @@ def learner_course_stmt(f: ExportFilters, labels: Labels | None = None) -> Selec
         _plain_time(g.c.started_at).label("started_at"),
         _plain_time(g.c.occurred_at).label("occurred_at"),
         case((g.c.completed == 1, str(_l("yes"))), else_=str(_l("no"))).label("completed"),
-        Certificate.serial.label("certificate"),
+        _certificate(Certificate).label("certificate"),
         # For xAPI statements.
         case((g.c.course_id.is_not(None), labels.url("/courses/", g.c.course_id)),
              else_=labels.url("/records/learners/", g.c.learner_id)).label("activity_url"),

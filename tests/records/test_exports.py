@@ -68,6 +68,26 @@ def test_one_row_per_learner_and_course(world):
     assert alice["Course completed"] == "yes" and alice["Certificate number"].startswith("YT-")
 
 
+
+def test_a_revoked_certificate_is_exported_as_revoked(world, make, db):
+    from flask_babel import force_locale
+
+    from lms.records.certificates import revoke_certificate
+    from lms.records.models import Certificate
+
+    cert = db.session.scalar(select(Certificate).where(
+        Certificate.learner_id == world["alice"].id))
+    revoke_certificate(make.regional_admin(), cert, "Issued for the wrong course.")
+    db.session.commit()
+    rows = read_csv(export(shape=ExportShape.LEARNER_COURSE))
+    alice = next(r for r in rows if r["Real name"] == "卓玛")
+    assert alice["Certificate number"] == f"{cert.serial} (revoked)"
+    out = io.BytesIO()
+    with force_locale("zh_Hans"):  # as the export job writes a Chinese administrator's file
+        reports.write_export(out, "csv", ExportShape.LEARNER_COURSE, reports.ExportFilters(),
+                             locale="zh_Hans")
+    assert f"{cert.serial}（已撤销）" in out.getvalue().decode("utf-8-sig")
+
 @pytest.mark.parametrize("filters, names", [
     ({"institution_id": "first"}, {"卓玛"}),
     ({"prefecture": "540200"}, {"'=cmd|' /C calc'!A0"}),
