@@ -8,6 +8,7 @@ lessons, institution names) is authored in one or more of ``bo``, ``zh``,
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable
 from datetime import timedelta, timezone
@@ -126,6 +127,15 @@ def normalize_text(value: str | None) -> str | None:
     if value is None:
         return None
     return unicodedata.normalize("NFC", value).strip()
+
+
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+
+
+def one_line(value: str | None) -> str:
+    """User text meant for one line (a title, a file's name): normalised, and control
+    characters (line breaks, tabs, NUL) turned into spaces, so it can go in a header."""
+    return _CONTROLS.sub(" ", normalize_text(value or "") or "").strip()
 
 
 def guess_language(text: str) -> str:

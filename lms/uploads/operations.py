@@ -30,6 +30,7 @@ from werkzeug.exceptions import Forbidden, NotFound
 from lms.core.db import utcnow
 from lms.core.errors import UserError
 from lms.core.files import sniff
+from lms.core.i18n import one_line
 from lms.core.storage import delete_after_commit, storage
 from lms.extensions import db
 from lms.uploads.models import Upload, UploadState
@@ -92,8 +93,8 @@ def start_upload(owner: User, *, purpose: str, filename: str, size: int) -> Uplo
                            mb=limit // 2**20), "file")
     _forget_expired()
     token = secrets.token_hex(16)
-    upload = Upload(id=token, owner_id=owner.id, purpose=purpose,
-                    filename=(os.path.basename(filename.replace("\\", "/")) or "file")[:255],
+    name = one_line(os.path.basename(filename.replace("\\", "/"))) or "file"
+    upload = Upload(id=token, owner_id=owner.id, purpose=purpose, filename=name[:255],
                     size=size, key=f"uploads/{token[:2]}/{token}.part",
                     expires_at=utcnow() + timedelta(
                         hours=current_app.config["UPLOAD_EXPIRE_HOURS"]))
@@ -126,14 +127,18 @@ def spool_chunk(stream: IO[bytes], length: int, upload: Upload) -> tuple[Path, s
     tmp = final.with_name(f"{final.name}.{secrets.token_hex(4)}.chunk")
     digest = hashlib.sha256()
     written = 0
-    with open(tmp, "wb") as fh:
-        while written < length:
-            block = stream.read(min(COPY_BLOCK, length - written))
-            if not block:
-                break
-            digest.update(block)
-            fh.write(block)
-            written += len(block)
+    try:
+        with open(tmp, "wb") as fh:
+            while written < length:
+                block = stream.read(min(COPY_BLOCK, length - written))
+                if not block:
+                    break
+                digest.update(block)
+                fh.write(block)
+                written += len(block)
+    except BaseException:  # the connection dropped mid-chunk (ClientDisconnected), a full disk
+        tmp.unlink(missing_ok=True)
+        raise
     if written != length:
         tmp.unlink(missing_ok=True)
         raise UserError(_l("The chunk arrived incomplete; send it again."))

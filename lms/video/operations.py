@@ -22,8 +22,8 @@ from werkzeug.exceptions import Forbidden
 from lms.core import jobs, signals
 from lms.core.db import utcnow
 from lms.core.errors import UserError
-from lms.core.i18n import normalize_text
-from lms.core.storage import delete_after_commit, storage
+from lms.core.i18n import one_line
+from lms.core.storage import delete_after_commit, delete_after_rollback, storage
 from lms.courses import operations as course_operations
 from lms.courses import permissions as course_permissions
 from lms.courses.models import Course, Enrolment, Lesson
@@ -72,7 +72,7 @@ def add_video(actor: User, upload_id: str, *, title: str | None = None) -> Video
     if not permissions.can_upload_video(actor):
         raise Forbidden()
     upload = claim_upload(upload_id, actor, "video")
-    title = normalize_text(title or "") or upload.filename.rsplit(".", 1)[0] or upload.filename
+    title = one_line(title) or upload.filename.rsplit(".", 1)[0] or upload.filename
     media_dir = storage().new_key("videos")
     video = Video(institution_id=actor.institution_id, uploader_id=actor.id, title=title[:200],
                   filename=upload.filename, size_bytes=upload.size, source_key=upload.key,
@@ -106,6 +106,12 @@ def take_evidence_video(evidence: Any) -> Video:
     return video
 
 
+def media_dir_of(video: Video) -> str:
+    """The directory of everything made from a video: its renditions, subtitles, and what a
+    killed transcode left half-written (``.hls.partial-*``)."""
+    return video.renditions_key.rsplit("/", 1)[0]
+
+
 def discard_evidence_video(evidence: Any) -> None:
     """The learner removed their evidence: its video row goes, and its renditions once this
     commits (the source is the evidence's own file, which assessment deletes).
@@ -115,8 +121,7 @@ def discard_evidence_video(evidence: Any) -> None:
     video = util.evidence_video(evidence)
     if video is None:
         return
-    for key in (video.renditions_key, *(s.key for s in video.subtitles)):
-        delete_after_commit(key)
+    delete_after_commit(media_dir_of(video))
     db.session.delete(video)
     db.session.flush()
 
@@ -125,7 +130,7 @@ def rename_video(actor: User, video: Video, title: str) -> None:
     """Change the title the library and lesson editors show."""
     if not permissions.can_edit_video(actor, video):
         raise Forbidden()
-    title = normalize_text(title or "")
+    title = one_line(title)
     if not title:
         raise UserError(_l("Give the video a title."), "title")
     video.title = title[:200]
@@ -191,9 +196,9 @@ def delete_video(actor: User, video: Video) -> None:
         raise UserError(_l("The video is still being processed; delete it when it is done."))
     if util.lessons_playing(video):
         raise UserError(_l("Lessons play this video; choose another video for them first."))
-    owned = [video.source_key] if video.owns_source else []
-    for key in (*owned, video.renditions_key, *(s.key for s in video.subtitles)):
-        delete_after_commit(key)
+    if video.owns_source:
+        delete_after_commit(video.source_key)
+    delete_after_commit(media_dir_of(video))
     db.session.delete(video)
     db.session.flush()
 
@@ -212,9 +217,12 @@ def save_subtitle(actor: User, video: Video, language: str, data: bytes,
                               max_bytes=current_app.config["VIDEO_SUBTITLE_MAX_BYTES"])
     except SubtitleRejected as rejected:
         raise UserError(rejected.reason, "file") from None
-    media_dir = video.renditions_key.rsplit("/", 1)[0]
-    key = f"{media_dir}/subtitles/{language}-{secrets.token_hex(4)}.vtt"
+    # Two tabs adding the same language take turns: the second replaces the first's file.
+    db.session.refresh(video, with_for_update=True)
+    db.session.expire(video, ["subtitles"])
+    key = f"{media_dir_of(video)}/subtitles/{language}-{secrets.token_hex(4)}.vtt"
     storage().save_bytes(key, vtt.encode("utf-8"))
+    delete_after_rollback(key)
     subtitle = next((s for s in video.subtitles if s.language == language), None)
     if subtitle is None:
         subtitle = Subtitle(language=language, key=key, filename="")

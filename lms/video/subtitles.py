@@ -157,6 +157,9 @@ def _parse_block(block: list[tuple[int, str]], is_vtt: bool) -> _Cue | None:
 
 
 def _seconds(parts: tuple[str | None, ...], line: int) -> float:
+    if len(parts[0] or "") > 4:  # no video runs 10,000 hours; int() of 5,000 digits fails
+        raise SubtitleRejected(
+            _l("Line %(line)s: the hours of a time are too large.", line=line), "timestamp")
     hours, minutes, seconds, millis = (int(p) if p else 0 for p in parts)
     if minutes > 59 or seconds > 59:
         raise SubtitleRejected(

@@ -71,6 +71,22 @@ def test_after_a_dropped_connection_the_upload_resumes_where_it_stopped(login_as
     assert client.get(f"/uploads/{upload_id}").json["offset"] == 2 * CHUNK
 
 
+
+def test_a_chunk_cut_off_mid_way_leaves_no_temporary_file(login_as, make, db):
+    client = login_as(make.instructor())
+    data = file_bytes()
+    upload_id = start(client, data).json["id"]
+    folder = storage().path(db.session.get(Upload, upload_id).key).parent
+    # The phone announces a whole chunk, sends a tenth of it, and the connection drops.
+    response = client.put(f"/uploads/{upload_id}?offset=0",
+                          input_stream=io.BytesIO(data[:CHUNK // 10]),
+                          headers={"X-CSRFToken": client.csrf_token(),
+                                   "Content-Type": "application/octet-stream"},
+                          environ_overrides={"CONTENT_LENGTH": str(CHUNK)})
+    assert response.status_code == 400
+    assert [p.name for p in folder.iterdir() if p.name.endswith(".chunk")] == []
+    assert client.get(f"/uploads/{upload_id}").json["offset"] == 0
+
 def test_a_chunk_sent_twice_or_out_of_order_is_refused_with_the_right_offset(login_as, make):
     client = login_as(make.instructor())
     data = file_bytes()

@@ -391,3 +391,38 @@ def test_uploaded_file_names_never_become_paths(login_as, instructor, media):
     assert re.fullmatch(r"uploads/[0-9a-f]{2}/[0-9a-f]{32}\.part", video.source_key)
     shutil.rmtree(storage().root / "uploads", ignore_errors=True)
     assert Path(storage().path(video.renditions_key)).is_relative_to(storage().root)
+
+
+
+def test_a_file_name_with_a_line_break_gives_a_one_line_title(login_as, instructor, media):
+    client = login_as(instructor)
+    response = upload(client, media["h264_aac.mp4"].read_bytes()[:1000],
+                      filename="ཐང་ཀ\nPart 2.mp4")
+    video = database.session.get(Video, video_id_of(response))
+    assert (video.title, video.filename) == ("ཐང་ཀ Part 2", "ཐང་ཀ Part 2.mp4")
+
+
+def test_deleting_a_video_removes_what_a_killed_transcode_left(login_as, make, db):
+    from sqlalchemy import select
+
+    from lms.core.jobs import Job, JobState, enqueue
+
+    teacher = make.instructor()
+    key = storage().new_key("uploads", ".part")
+    storage().save_bytes(key, b"\x00\x00\x00\x18ftypisom" + bytes(100))
+    video = make.video(uploader=teacher, ready=False, source_key=key,
+                       state=VideoState.TRANSCODING)
+    enqueue("video.transcode", subject=f"video:{video.id}", video_id=video.id)
+    db.session.flush()
+    # Three workers were killed mid-transcode; the sweeper gave up on the job.
+    job = db.session.scalars(select(Job).where(Job.subject == f"video:{video.id}")).one()
+    job.state, job.attempts = JobState.FAILED, job.max_attempts
+    out_dir = storage().path(video.renditions_key)
+    partial = out_dir.parent / f".{out_dir.name}.partial-deadbeef"
+    partial.mkdir(parents=True)
+    (partial / "720p_00000.ts").write_bytes(bytes(188 * 100))
+    db.session.commit()
+    response = login_as(teacher).post(f"/teach/videos/{video.id}/delete")
+    assert response.status_code == 302
+    assert not storage().path(key).exists()
+    assert not out_dir.parent.exists()

@@ -52,6 +52,16 @@ def test_segments_are_served_in_byte_ranges(login_as, lesson_video):
     assert part.data == whole[188:376]
 
 
+
+@pytest.mark.parametrize("header", ["items=0-5", "bytes=0-0,5-10", "bytes=abc", "bytes=-"])
+def test_a_range_the_server_cannot_use_is_ignored_and_the_whole_file_sent(login_as,
+                                                                        lesson_video, header):
+    course, lesson, learner = lesson_video
+    client = login_as(learner)
+    whole = client.get(url(course, lesson, "240p_00000.ts")).data
+    response = client.get(url(course, lesson, "240p_00000.ts"), headers={"Range": header})
+    assert response.status_code == 200 and response.data == whole
+
 def test_playlists_name_their_files_relative_to_the_lesson_address(login_as, lesson_video):
     course, lesson, learner = lesson_video
     client = login_as(learner)
@@ -68,6 +78,24 @@ def test_the_download_link_sends_an_attachment_named_after_the_video(login_as, l
     response = login_as(learner).get(url(course, lesson, "download.mp4") + "?download=1")
     assert response.headers["Content-Disposition"].startswith("attachment")
 
+
+
+def test_a_title_with_a_line_break_still_names_the_download(login_as, make):
+    teacher = make.instructor()
+    video = make.video(uploader=teacher)
+    course, lesson = make.video_course(video=video)
+    learner = make.learner()
+    make.enrolment(learner, course)
+    renamed = login_as(teacher).post(f"/teach/videos/{video.id}/rename",
+                                     data={"title": "ཐང་ཀ 1\r\nPart 2\t"})
+    assert renamed.status_code == 302
+    database.session.refresh(video)
+    assert video.title == "ཐང་ཀ 1 Part 2"
+    video.title = "Part 1\nPart 2"  # as an older version could have stored it
+    database.session.commit()
+    response = login_as(learner).get(url(course, lesson, "download.mp4") + "?download=1")
+    assert response.status_code == 200
+    assert "Part 1 Part 2.mp4" in response.headers["Content-Disposition"]
 
 def test_a_learner_not_enrolled_is_refused_every_file(login_as, make, lesson_video):
     course, lesson, _ = lesson_video

@@ -122,6 +122,8 @@ def test_cues_that_end_up_empty_are_dropped():
     ("00:00:01,000 --> soon", "timestamp"),
     ("00:00:05,000 --> 00:00:04,000", "order"),
     ("00:00:05,000 --> 00:00:05,000", "order"),
+    ("9" * 5000 + ":00:01,000 --> 99999:00:02,000", "timestamp"),  # int() refuses 5,000 digits
+    ("9" * 400 + ":00:01,000 --> 00:00:02,000", "timestamp"),  # a float cannot hold it
 ])
 def test_bad_times_are_rejected_naming_the_line(timing, code):
     error = rejected(f"1\n{timing}\n唐卡\n".encode(), "a.srt")

@@ -12,6 +12,7 @@ from lms.core.audit import audit_download
 from lms.core.errors import UserError
 from lms.core.files import clean_document, clean_image
 from lms.core.forms import EmptyForm, form_values
+from lms.core.i18n import one_line
 from lms.core.spreadsheets import csv_download
 from lms.core.storage import storage
 from lms.courses import operations, permissions, util
@@ -301,7 +302,7 @@ def add_attachment(lesson_id: int) -> Response:
         else:
             key = storage().new_key("attachments", clean.extension)
             storage().save_bytes(key, clean.data)
-            name = (upload.filename or "file").rsplit("/", 1)[-1][:200]
+            name = one_line((upload.filename or "").rsplit("/", 1)[-1])[:200] or "file"
             if not name.lower().endswith(clean.extension):
                 name = name.rsplit(".", 1)[0] + clean.extension
             db.session.add(Attachment(lesson_id=lesson.id, key=key, filename=name,

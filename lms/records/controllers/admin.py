@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 from lms.core.access import roles_required
 from lms.core.audit import audit_visible_to
 from lms.core.errors import UserError
+from lms.core.i18n import one_line
 from lms.extensions import db
 from lms.records import certificates, operations, permissions, util
 from lms.records.controllers.loaders import (
@@ -61,7 +62,7 @@ def offline_entry(user_id: int) -> str | Response:
                 training_type=form.training_type.data, institution=institution,
                 hours=form.hours.data, occurred_on=form.occurred_on.data,
                 description=form.description.data, evidence_data=upload.read(),
-                evidence_filename=upload.filename or "", skill_level=form.skill_level.data,
+                evidence_filename=one_line(upload.filename), skill_level=form.skill_level.data,
                 token=form.token.data)
         except UserError as err:
             db.session.rollback()
