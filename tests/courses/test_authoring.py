@@ -112,6 +112,57 @@ def test_an_author_builds_orders_and_publishes_a_course(login_as, make, db):
     assert response.status_code == 302 and course.status == CourseStatus.PUBLISHED
 
 
+
+def test_a_published_course_keeps_a_required_lesson_its_learners_can_see(login_as, make, db):
+    from lms.core import signals
+    from lms.courses import operations
+
+    instructor = make.instructor()
+    course = make.course(instructor=instructor, institution=instructor.institution, lessons=2)
+    required, optional = course.sections[0].lessons
+    client = login_as(instructor)
+    lesson_form = dict(kind="text", title_en="Reading", body_en="x", credit_hours="1",
+                       min_reading_minutes="0")
+    made_optional = client.post(f"/teach/lessons/{optional.id}",
+                                data=lesson_form | {"is_published": "y"})
+    assert made_optional.status_code == 302  # the first lesson is still required and shown
+    hidden = client.post(f"/teach/lessons/{required.id}", data=lesson_form | {"required": "y"})
+    assert hidden.status_code == 200
+    assert "needs at least one required lesson" in " ".join(form_errors(hidden.text))
+    deleted = client.post(f"/teach/lessons/{required.id}/delete", follow_redirects=True)
+    assert "needs at least one required lesson" in deleted.text
+    database.session.expire_all()
+    assert required.is_published and required.required and required.id is not None
+    # Even were the rule broken, one optional lesson would not complete the course.
+    required.is_published = False
+    learner = make.learner()
+    enrolment = make.enrolment(learner, course)
+    completed = []
+    signals.course_completed.connect(on := lambda sender, **kw: completed.append(sender))
+    try:
+        operations.complete_lesson(operations.progress_for(enrolment, optional))
+    finally:
+        signals.course_completed.disconnect(on)
+    assert completed == [] and enrolment.completed_at is None
+
+
+def test_deleting_a_lesson_deletes_its_files(login_as, make, db):
+    from lms.core.storage import storage
+    from lms.courses import operations
+    from lms.courses.models import Attachment
+
+    course = make.course(lessons=1)
+    lesson = operations.save_lesson(make.author, course.sections[0], None, kind="attachment",
+                                    title_en="Grid", required=False, is_published=False)
+    key = storage().new_key("attachments", ".pdf")
+    storage().save_bytes(key, b"%PDF-1.4\n%%EOF\n")
+    database.session.add(Attachment(lesson_id=lesson.id, key=key, filename="grid.pdf",
+                                    content_type="application/pdf", size=15))
+    database.session.commit()
+    response = login_as(make.author).post(f"/teach/lessons/{lesson.id}/delete")
+    assert response.status_code == 302
+    assert not storage().path(key).exists()
+
 def test_a_stale_order_form_is_refused_with_a_message(login_as, make):
     instructor = make.instructor()
     course = make.course(instructor=instructor, institution=instructor.institution, lessons=2)

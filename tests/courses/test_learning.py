@@ -248,7 +248,7 @@ def test_courses_to_complete_first_are_listed_one_a_line_in_the_readers_language
 
 
 def _attachment_course(make, data: bytes, content_type: str, filename: str):
-    course = make.course(lessons=1)
+    course = make.course(lessons=1, published=False)
     section = course.sections[0]
     from lms.core.storage import storage
     from lms.courses import operations
@@ -259,6 +259,7 @@ def _attachment_course(make, data: bytes, content_type: str, filename: str):
     storage().save_bytes(key, data)
     database.session.add(Attachment(lesson_id=lesson.id, key=key, filename=filename,
                                     content_type=content_type, size=len(data)))
+    operations.publish_course(make.author, course)
     database.session.commit()
     return course, lesson
 

@@ -318,13 +318,16 @@ def add_attachment(lesson_id: int) -> Response:
 @roles_required(*STAFF_ROLES)
 def delete_attachment(attachment_id: int) -> Response:
     attachment = db.get_or_404(Attachment, attachment_id)
-    load_editable_lesson(attachment.lesson_id)
+    lesson_id = attachment.lesson_id
+    load_editable_lesson(lesson_id)
     if EmptyForm().validate_on_submit():
-        key = attachment.key
-        db.session.delete(attachment)
-        db.session.commit()
-        storage().delete(key)
-    return redirect(url_for("courses.edit_lesson", lesson_id=attachment.lesson_id))
+        try:
+            operations.delete_attachment(current_user, attachment)
+        except UserError as err:
+            err.report()
+        else:
+            db.session.commit()
+    return redirect(url_for("courses.edit_lesson", lesson_id=lesson_id))
 
 
 @roles_required(*STAFF_ROLES)

@@ -6,7 +6,9 @@ Split by who acts: ``authoring`` (instructors and administrators) and
 
 from lms.courses.operations.authoring import (
     check_occupation_code,
+    delete_attachment,
     delete_lesson,
+    keep_publishable,
     publish_course,
     publish_problems,
     reorder,
@@ -36,8 +38,9 @@ from lms.courses.operations.learning import (
 
 __all__ = [
     "ACTIVITY_RESOLUTION_SECONDS", "READING_GAP_CAP_SECONDS", "activity_is_stale",
-    "check_occupation_code", "complete_lesson", "delete_lesson", "enrol", "find_enrolment",
-    "is_course_completed", "note_attachment_opened", "note_view", "progress_for",
+    "check_occupation_code", "complete_lesson", "delete_attachment", "delete_lesson", "enrol",
+    "find_enrolment", "is_course_completed", "keep_publishable", "note_attachment_opened",
+    "note_view", "progress_for",
     "publish_course", "publish_problems", "record_reading", "reorder", "save_course",
     "save_lesson", "save_section", "set_instructors", "set_prerequisites", "study_clock",
     "touch",

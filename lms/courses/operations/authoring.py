@@ -17,9 +17,11 @@ from lms.core import signals
 from lms.core.db import utcnow
 from lms.core.errors import UserError
 from lms.core.i18n import CONTENT_LANGS, labelled, normalize_text, set_localized
+from lms.core.storage import delete_after_commit
 from lms.courses import permissions
 from lms.courses.kinds import LESSON_KINDS, kind_of
 from lms.courses.models import (
+    Attachment,
     Course,
     CourseStatus,
     Lesson,
@@ -143,6 +145,21 @@ def publish_problems(course: Course) -> list[str]:
     return problems
 
 
+def keep_publishable(course: Course) -> None:
+    """Refuse a change that leaves a course in the catalogue without a required lesson its
+    learners can see (the only one hidden, made optional or deleted): it would complete,
+    and credit its hours, on any first lesson."""
+    if not course.is_published:
+        return
+    for section in course.sections:
+        db.session.refresh(section, ["lessons"])
+    if not any(lesson.required and lesson.is_published
+               for section in course.sections for lesson in section.lessons):
+        raise UserError(_l("A course in the catalogue needs at least one required lesson that "
+                           "learners can see. Take the course out of the catalogue first to "
+                           "change this."))
+
+
 def unpublish_course(actor: User, course: Course, *, archive: bool = False) -> None:
     """Take a course out of the catalogue (back to draft, or archived for good)."""
     if not permissions.can_edit_course(actor, course):
@@ -205,6 +222,7 @@ def save_lesson(actor: User, section: Section, lesson: Lesson | None, **values: 
     seconds = int(values.get("min_reading_minutes") or 0) * 60
     lesson.min_reading_seconds = max(0, min(seconds, 24 * 3600))
     db.session.flush()
+    keep_publishable(course)
     if course.is_published:
         signals.course_published.send(course, course=course)
     return lesson
@@ -259,6 +277,16 @@ def reorder(actor: User, course: Course, items: list[tuple[str, int]], *,
         db.session.refresh(section, ["lessons"])
 
 
+def delete_attachment(actor: User, attachment: Attachment) -> None:
+    """Remove a file from an attachment lesson (from the disk once this commits)."""
+    lesson = db.session.get(Lesson, attachment.lesson_id)
+    if not permissions.can_edit_course(actor, lesson.section.course):
+        raise Forbidden()
+    delete_after_commit(attachment.key)
+    db.session.delete(attachment)
+    db.session.flush()
+
+
 def delete_lesson(actor: User, lesson: Lesson) -> None:
     """Remove a lesson nobody has started yet (with progress, unpublish it instead)."""
     if not permissions.can_edit_course(actor, lesson.section.course):
@@ -269,7 +297,10 @@ def delete_lesson(actor: User, lesson: Lesson) -> None:
         raise UserError(_l("Learners have started this lesson; unpublish it instead of "
                            "deleting it, so their records stay whole."))
     course = lesson.section.course
+    for attachment in lesson.attachments:
+        delete_after_commit(attachment.key)
     db.session.delete(lesson)
     db.session.flush()
+    keep_publishable(course)
     if course.is_published:  # the catalogue (and its search index) loses the lesson
         signals.course_published.send(course, course=course)

@@ -202,7 +202,7 @@ def _complete_course_if_done(enrolment: Enrolment, now: datetime) -> None:
         Lesson.is_published.is_(True))))
     done = set(db.session.scalars(select(LessonProgress.lesson_id).where(
         LessonProgress.enrolment_id == enrolment.id, LessonProgress.completed_at.is_not(None))))
-    if required - done:
+    if not required or required - done:  # no required lesson: nothing says it is done
         return
     result = db.session.execute(
         update(Enrolment).where(Enrolment.id == enrolment.id, Enrolment.completed_at.is_(None))
