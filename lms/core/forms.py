@@ -18,7 +18,7 @@ from wtforms import DecimalField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 from wtforms.widgets import FileInput
 
-from lms.core.i18n import html_lang
+from lms.core.i18n import ascii_digits, html_lang
 
 LANG_LABELS = {"bo": _l("Tibetan"), "zh": _l("Chinese"), "en": _l("English")}
 
@@ -129,8 +129,7 @@ def typed_number(raw: Any) -> Decimal:
         if not raw.is_finite():
             raise ValueError(f"not a finite number: {raw!r}")
         return raw
-    text = unicodedata.normalize("NFKC", str(raw).strip())
-    text = "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in text)
+    text = ascii_digits(unicodedata.normalize("NFKC", str(raw).strip()))
     if len(text) > 20 or not _TYPED_NUMBER.fullmatch(text):
         raise ValueError(f"not a number: {raw!r}")
     return Decimal(text)

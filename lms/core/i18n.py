@@ -129,6 +129,12 @@ def normalize_text(value: str | None) -> str | None:
     return unicodedata.normalize("NFC", value).strip()
 
 
+def ascii_digits(value: str) -> str:
+    """Text with every script's digits as ASCII ones (Tibetan ༡༢, full-width １２), so
+    numbers and codes are stored one way whatever keyboard typed them."""
+    return "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in value)
+
+
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 
 

@@ -21,6 +21,8 @@ from flask import Flask, Response, current_app, request
 from flask.json.provider import DefaultJSONProvider
 from flask_babel import lazy_gettext as _l
 
+from lms.core.i18n import ascii_digits
+
 # --- resident identity numbers (GB 11643-1999) ----------------------------
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -42,8 +44,8 @@ class InvalidResidentId(ValueError):
 
 
 def normalize_resident_id(raw: str) -> str:
-    """Strip spaces and upper-case the check character."""
-    return "".join(raw.split()).upper()
+    """Strip spaces, read any script's digits, and upper-case the check character."""
+    return "".join(ascii_digits(raw).split()).upper()
 
 
 _ID_SHAPE = re.compile(r"[0-9]{17}[0-9X]")

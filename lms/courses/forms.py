@@ -76,13 +76,17 @@ class InstructorsForm(WebForm):
     instructors = SelectMultipleField(_l("Instructors"), coerce=int)
 
 
+#: Sections and lessons by id, as the outline's buttons send them.
+_ORDER = r"^[sl][0-9]{1,18}(,[sl][0-9]{1,18})*$"
+
+
 class OrderForm(WebForm):
     """The full new order of a course: ``s12,l45,l46,s13,l47`` (sections and lessons),
     and the order it was made from."""
 
-    order = HiddenField(validators=[DataRequired(), Regexp(r"^[sl]\d+(,[sl]\d+)*$"),
+    order = HiddenField(validators=[DataRequired(), Regexp(_ORDER),
                                     Length(max=20_000)])
     #: The order the page showed: a move made from it is refused once the course has
     #: been rearranged since (the same ids in an older order would undo that change).
-    shown = HiddenField(validators=[DataRequired(), Regexp(r"^[sl]\d+(,[sl]\d+)*$"),
+    shown = HiddenField(validators=[DataRequired(), Regexp(_ORDER),
                                     Length(max=20_000)])

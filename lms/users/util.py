@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select
 
+from lms.core.i18n import ascii_digits
 from lms.extensions import db
 from lms.users.models import Institution, Role, User
 
 _PHONE_JUNK = re.compile(r"[\s\-()]")
-_CN_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_CN_MOBILE = re.compile(r"1[3-9][0-9]{9}")
 
 
 def parse_contact(raw: str) -> tuple[str, str]:
@@ -23,11 +25,11 @@ def parse_contact(raw: str) -> tuple[str, str]:
             return "email", validate_email(value, check_deliverability=False).normalized.lower()
         except EmailNotValidError:
             raise ValueError(_l("This email address is not valid.")) from None
-    digits = _PHONE_JUNK.sub("", value)
+    digits = _PHONE_JUNK.sub("", ascii_digits(unicodedata.normalize("NFKC", value)))
     for prefix in ("+86", "0086"):
         if digits.startswith(prefix):
             digits = digits[len(prefix):]
-    if _CN_MOBILE.match(digits):
+    if _CN_MOBILE.fullmatch(digits):
         return "phone", digits
     raise ValueError(_l("Enter an 11-digit mobile phone number or an email address."))
 

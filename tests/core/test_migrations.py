@@ -220,3 +220,37 @@ def test_attempts_handed_in_keep_their_time_as_the_limit_bound_it(tmp_path):
     assert studied == {1: 750, 2: 1200, 3: 600, 4: 240, 5: 0}
     command.downgrade(config, "0010")
     engine.dispose()
+
+
+def test_phones_and_occupation_codes_typed_in_other_digits_become_ascii(tmp_path):
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from lms.cli import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'digits.db'}"
+    config = alembic_config(url)
+    command.upgrade(config, "0011")
+    engine = create_engine(url)
+    phones = {1: "༡༣༨༠༠༡༣༨༠༠༠", 2: "13900139000", 3: "１３９００１３９０００", 4: None}
+    with engine.begin() as conn:
+        for ident, phone in phones.items():
+            conn.execute(text(
+                "INSERT INTO users (id, real_name, phone, password_hash, role, locale, "
+                "is_active, session_version, failed_logins, created_at, updated_at) VALUES (:id, 'x', "
+                ":phone, 'x', 'learner', 'bo', 1, 1, 0, '2026-01-01', '2026-01-01')"),
+                {"id": ident, "phone": phone})
+        conn.execute(text(
+            "INSERT INTO courses (id, code, institution_id, occupation_code, skill_level, "
+            "training_type, nominal_hours, subsidised, sequential, status, created_at, "
+            "updated_at) VALUES (1, 'C-1', 1, '༦-༠༡-༠༢-༠༡', 'level5', 'employment', 8, 0, 0, "
+            "'published', '2026-01-01', '2026-01-01')"))
+    command.upgrade(config, "0012")
+    with engine.connect() as conn:
+        stored = dict(conn.execute(text("SELECT id, phone FROM users")).all())
+        code = conn.execute(text("SELECT occupation_code FROM courses")).scalar()
+    # The third is the second's number: left for an administrator, not merged.
+    assert stored == {1: "13800138000", 2: "13900139000", 3: "１３９００１３９０００", 4: None}
+    assert code == "6-01-02-01"
+    command.downgrade(config, "0011")
+    engine.dispose()

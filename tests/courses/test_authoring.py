@@ -173,6 +173,9 @@ def test_a_stale_order_form_is_refused_with_a_message(login_as, make):
                            data={"order": f"s{section.id},l{first.id}",
                                  "shown": f"s{section.id},l{first.id}"}, follow_redirects=True)
     assert "changed while you were arranging it" in response.text
+    huge = "s" + "9" * 5000  # int() refuses 5,000 digits: a 400, not a 500
+    assert client.post(f"/teach/courses/{course.id}/order",
+                       data={"order": huge, "shown": huge}).status_code in (302, 400)
 
 
 def test_a_move_made_from_an_outline_a_colleague_has_since_rearranged_is_refused(

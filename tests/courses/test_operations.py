@@ -180,6 +180,9 @@ def test_occupation_codes_are_format_checked(make, db):
         with pytest.raises(UserError):
             operations.check_occupation_code(bad)
     assert operations.check_occupation_code(" 6-01-02-01 ") == "6-01-02-01"
+    # Typed in Tibetan or full-width digits, stored as the catalogue's filter reads it.
+    assert operations.check_occupation_code("༦-༠༡-༠༢-༠༡") == "6-01-02-01"
+    assert operations.check_occupation_code("６－０１－０２－０１") == "6-01-02-01"
 
 
 def test_a_course_without_lessons_cannot_be_published(make, db):

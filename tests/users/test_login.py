@@ -23,6 +23,7 @@ def test_learner_logs_in_with_phone_or_email_and_logs_out(client, make):
     assert user.real_name in client.get("/dashboard").text
     client.post("/account/logout")
     assert client.get("/dashboard").status_code == 302
+    assert login(client, "༡༣༩ ༡༢༣༤ ༥༦༧༨").status_code == 302  # typed in Tibetan digits
 
 
 def test_logging_in_and_out_start_new_sessions_with_new_csrf_secrets(client, make):

@@ -39,6 +39,10 @@ def test_phone_numbers_are_normalised_so_the_same_phone_cannot_register_twice(cl
     response = register(client, contact="13800138000")
     assert response.status_code == 200
     assert "already exists" in " ".join(form_errors(response.text))
+    # Full-width digits (a Chinese keyboard) and Tibetan digits are the same number.
+    for typed in ("13８00138000", "༡༣༨༠༠༡༣༨༠༠༠"):
+        response = register(client, contact=typed)
+        assert "already exists" in " ".join(form_errors(response.text)), typed
     assert user_count(db) == 1
 
 
@@ -85,6 +89,9 @@ def test_the_same_id_number_cannot_hold_two_accounts(client, db):
     register(client, resident_id=VALID_ID)
     client.post("/account/logout")
     response = register(client, contact="13900139000", resident_id=VALID_ID)
+    assert "already registered" in " ".join(form_errors(response.text))
+    # The same number typed in full-width digits is the same number.
+    response = register(client, contact="13900139000", resident_id="５４０１０２１９９００１０１１２３３")
     assert "already registered" in " ".join(form_errors(response.text))
     assert user_count(db) == 1
 

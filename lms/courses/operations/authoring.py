@@ -6,6 +6,7 @@ They change models and flush; the caller commits.
 from __future__ import annotations
 
 import re
+import unicodedata
 from decimal import Decimal
 from typing import Any
 
@@ -16,7 +17,13 @@ from werkzeug.exceptions import Forbidden
 from lms.core import signals
 from lms.core.db import utcnow
 from lms.core.errors import UserError
-from lms.core.i18n import CONTENT_LANGS, labelled, normalize_text, set_localized
+from lms.core.i18n import (
+    CONTENT_LANGS,
+    ascii_digits,
+    labelled,
+    normalize_text,
+    set_localized,
+)
 from lms.core.storage import delete_after_commit
 from lms.courses import permissions
 from lms.courses.kinds import LESSON_KINDS, kind_of
@@ -32,15 +39,15 @@ from lms.courses.models import (
 from lms.extensions import db
 from lms.users.models import Institution, Role, User
 
-OCCUPATION_CODE = re.compile(r"^\d-\d{2}-\d{2}-\d{2}$")
+OCCUPATION_CODE = re.compile(r"[0-9]-[0-9]{2}-[0-9]{2}-[0-9]{2}")
 
 LOCALIZED_COURSE_FIELDS = ("title", "summary", "occupation_name")
 
 
 def check_occupation_code(code: str) -> str:
     """The national occupational classification code, format-checked (``6-01-02-01``)."""
-    code = (code or "").strip()
-    if not OCCUPATION_CODE.match(code):
+    code = ascii_digits(unicodedata.normalize("NFKC", code or "").strip())
+    if not OCCUPATION_CODE.fullmatch(code):
         raise UserError(_l("An occupation code looks like 6-01-02-01 (digit-two-two-two)."),
                         "occupation_code")
     return code
