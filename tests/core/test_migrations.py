@@ -237,8 +237,8 @@ def test_phones_and_occupation_codes_typed_in_other_digits_become_ascii(tmp_path
         for ident, phone in phones.items():
             conn.execute(text(
                 "INSERT INTO users (id, real_name, phone, password_hash, role, locale, "
-                "is_active, session_version, failed_logins, created_at, updated_at) VALUES (:id, 'x', "
-                ":phone, 'x', 'learner', 'bo', 1, 1, 0, '2026-01-01', '2026-01-01')"),
+                "is_active, session_version, failed_logins, created_at, updated_at) VALUES "
+                "(:id, 'x', :phone, 'x', 'learner', 'bo', 1, 1, 0, '2026-01-01', '2026-01-01')"),
                 {"id": ident, "phone": phone})
         conn.execute(text(
             "INSERT INTO courses (id, code, institution_id, occupation_code, skill_level, "

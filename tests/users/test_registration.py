@@ -91,7 +91,8 @@ def test_the_same_id_number_cannot_hold_two_accounts(client, db):
     response = register(client, contact="13900139000", resident_id=VALID_ID)
     assert "already registered" in " ".join(form_errors(response.text))
     # The same number typed in full-width digits is the same number.
-    response = register(client, contact="13900139000", resident_id="５４０１０２１９９００１０１１２３３")
+    full_width = "５４０１０２１９９００１０１１２３３"
+    response = register(client, contact="13900139000", resident_id=full_width)
     assert "already registered" in " ".join(form_errors(response.text))
     assert user_count(db) == 1
 
