@@ -283,6 +283,23 @@ class Database:
                 row = self.session.scalar(stmt)
         return row
 
+    def flush_unique(self, clashes: dict[str, Callable[[], Exception]]) -> None:
+        """Flush, turning a broken unique constraint into the error of its column.
+
+        A check that a code or a phone number is free cannot see a parallel
+        request's row before it commits; when both insert, the second breaks the
+        constraint here. ``clashes`` maps a column's name to the error to raise
+        when the database names it (the caller's controller rolls back).
+        """
+        try:
+            self.session.flush()
+        except IntegrityError as exc:
+            text = str(exc.orig)
+            for column, error in clashes.items():
+                if column in text:
+                    raise error() from None
+            raise
+
     def get_or_404(self, model: type, ident: Any) -> Any:
         """The row with primary key ``ident`` or a 404."""
         from flask import abort

@@ -7,6 +7,7 @@ and key files kept in the instance directory, outside the repository.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
@@ -101,19 +102,27 @@ def mask_contact(value: str | None) -> str:
 # --- key files and encryption at rest -------------------------------------
 
 def read_or_create_secret(path: Path, make: callable) -> bytes:
-    """Read a key file, creating it (mode 0600, directory 0700) on first use."""
+    """Read a key file, creating it (mode 0600, directory 0700) on first use.
+
+    Written whole under a temporary name and then linked into place, so two
+    processes (or threads) starting at once never read a half-written key:
+    one link wins and both read the winner's key.
+    """
     if path.exists():
         return path.read_bytes().strip()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    data = make()
-    # O_EXCL: if two processes race on first start, one wins and both read it.
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_bytes().strip()
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    return data
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(make())
+            fh.flush()
+            os.fsync(fh.fileno())
+        with contextlib.suppress(FileExistsError):  # another process's key came first
+            os.link(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path.read_bytes().strip()
 
 
 class PiiCipher:

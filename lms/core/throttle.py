@@ -2,9 +2,10 @@
 
 A sign-up form that says "this ID number is already registered" answers
 whether a person trains here; that answer must be rationed, not refused (the
-rightful owner needs it to ask for help). ``refused(key, ...)`` says whether
-``key`` (a client address, an account) has used up its attempts in the
-current window, and ``count(key, ...)`` uses one. Counters are rows, so every
+rightful owner needs it to ask for help). ``take(key, ...)`` uses one of
+``key``'s attempts (a client address, an account) in the current window, or
+says none is left; ``give_back(key)`` returns one that turned out not to
+count. Counters are rows, so every
 web process and host sees the same count; a counter whose window has passed
 starts again from one.
 """
@@ -30,21 +31,31 @@ class AttemptCounter(Base):
     attempts: Mapped[int] = mapped_column(default=0)
 
 
-def refused(key: str, *, limit: int, window: timedelta, now: datetime | None = None) -> bool:
-    """Whether ``key`` has made ``limit`` counted attempts in the current window."""
-    now = now or utcnow()
-    row = db.session.get(AttemptCounter, key)
-    return row is not None and row.window_start > now - window and row.attempts >= limit
+def take(key: str, *, limit: int, window: timedelta, now: datetime | None = None) -> bool:
+    """Use one of ``key``'s attempts if any is left in the current window; ``False`` if not.
 
-
-def count(key: str, *, window: timedelta, now: datetime | None = None) -> None:
-    """Count one attempt of ``key`` in the caller's unit of work (commit it even when the
-    attempt itself is rolled back: the count must outlive the refusal it caused)."""
+    The counter is locked until the caller commits, so parallel requests count one after
+    another: commit before making the attempt, and never more than ``limit`` are made.
+    """
     now = now or utcnow()
-    row = db.one_or_create(select(AttemptCounter).where(AttemptCounter.key == key),
-                           lambda: AttemptCounter(key=key, window_start=now, attempts=0),
-                           locked=True)
+    row = _locked(key, now)
     if row.window_start <= now - window:
         row.window_start, row.attempts = now, 0
+    if row.attempts >= limit:
+        return False
     row.attempts += 1
     db.session.flush()
+    return True
+
+
+def give_back(key: str) -> None:
+    """Return an attempt taken for something that turned out not to count."""
+    row = _locked(key, utcnow())
+    row.attempts = max(0, row.attempts - 1)
+    db.session.flush()
+
+
+def _locked(key: str, now: datetime) -> AttemptCounter:
+    return db.one_or_create(select(AttemptCounter).where(AttemptCounter.key == key),
+                            lambda: AttemptCounter(key=key, window_start=now, attempts=0),
+                            locked=True)

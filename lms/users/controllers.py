@@ -78,24 +78,28 @@ def _taken_keys(user: User | None = None) -> list[str]:
     return keys
 
 
-def _out_of_id_attempts(form, keys: list[str]) -> bool:
-    """Whether an ID number entered in ``form`` may not be checked now (the field says why)."""
-    if not form.resident_id.data or not any(
-            throttle.refused(k, limit=ID_NUMBERS_TAKEN_LIMIT, window=ID_NUMBERS_TAKEN_WINDOW)
-            for k in keys):
-        return False
+def _take_id_attempt(form, keys: list[str]) -> bool:
+    """Before an ID number entered in ``form`` is checked, take one answer from each key's
+    ration, committed so parallel requests count one after another; ``False`` (the field
+    says why) when one is used up."""
+    if not form.resident_id.data:
+        return True
+    if all(throttle.take(k, limit=ID_NUMBERS_TAKEN_LIMIT, window=ID_NUMBERS_TAKEN_WINDOW)
+           for k in keys):
+        db.session.commit()
+        return True
+    db.session.rollback()
     form.resident_id.errors = [*form.resident_id.errors, _(
         "Too many ID numbers registered to other accounts were entered. Try again in an "
         "hour, or leave the ID number out for now and add it later in your profile.")]
-    return True
+    return False
 
 
-def _count_taken(err: ResidentIdTaken, form, keys: list[str]) -> None:
-    db.session.rollback()
-    err.attach_to(form)
-    for key in keys:
-        throttle.count(key, window=ID_NUMBERS_TAKEN_WINDOW)
-    db.session.commit()
+def _give_back_id_attempt(form, keys: list[str]) -> None:
+    """The ID number was not found taken: its answer told nobody anything."""
+    if form.resident_id.data:
+        for key in keys:
+            throttle.give_back(key)
 
 
 @public
@@ -106,18 +110,20 @@ def register() -> str | Response:
     if request.method == "GET":
         form.locale.data = request.cookies.get("lms_lang") or None
     keys = _taken_keys()
-    if form.validate_on_submit() and not _out_of_id_attempts(form, keys):
+    if form.validate_on_submit() and _take_id_attempt(form, keys):
         try:
             user = operations.register_learner(
                 real_name=form.real_name.data, contact=form.contact.data,
                 password=form.password.data, locale=form.locale.data,
                 resident_id=form.resident_id.data or None)
         except ResidentIdTaken as err:
-            _count_taken(err, form, keys)
+            err.report(form)  # the answer given stays counted
         except UserError as err:
-            db.session.rollback()
-            err.attach_to(form)
+            err.report(form)
+            _give_back_id_attempt(form, keys)
+            db.session.commit()
         else:
+            _give_back_id_attempt(form, keys)
             db.session.commit()
             _log_in(user)
             flash(_("Welcome to Yonten! Your account is ready."), "success")
@@ -162,17 +168,19 @@ def profile() -> str | Response:
     if request.method == "GET":
         form.resident_id.data = ""
     keys = _taken_keys(current_user)
-    if form.validate_on_submit() and not _out_of_id_attempts(form, keys):
+    if form.validate_on_submit() and _take_id_attempt(form, keys):
         try:
             operations.update_profile(current_user, real_name=form.real_name.data,
                                       locale=form.locale.data,
                                       resident_id=form.resident_id.data or None)
         except ResidentIdTaken as err:
-            _count_taken(err, form, keys)
+            err.report(form)  # the answer given stays counted
         except UserError as err:
-            db.session.rollback()
-            err.attach_to(form)
+            err.report(form)
+            _give_back_id_attempt(form, keys)
+            db.session.commit()
         else:
+            _give_back_id_attempt(form, keys)
             db.session.commit()
             flash(_("Your profile is saved."), "success")
             return redirect(url_for("users.profile"))

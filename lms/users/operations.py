@@ -38,8 +38,7 @@ def _contact_fields(contact: str) -> dict[str, str]:
         raise UserError(exc.args[0], "contact") from None
     column = User.phone if kind == "phone" else User.email
     if db.session.scalar(select(User.id).where(column == value)) is not None:
-        raise UserError(_l("An account with this phone number or email already exists."),
-                        "contact")
+        raise _contact_taken()
     return {kind: value}
 
 
@@ -50,6 +49,15 @@ class ResidentIdTaken(UserError):
         super().__init__(_l("This ID number is already registered to another account. "
                             "If it is yours, ask your training institution for help."),
                          "resident_id")
+
+
+def _contact_taken() -> UserError:
+    return UserError(_l("An account with this phone number or email already exists."),
+                     "contact")
+
+
+_USER_CLASHES = {"phone": _contact_taken, "email": _contact_taken,
+                 "resident_id": ResidentIdTaken}
 
 
 def _set_resident_id(user: User, raw: str) -> None:
@@ -88,7 +96,7 @@ def create_user(*, real_name: str, contact: str, password: str, locale: str,
     if resident_id:
         _set_resident_id(user, resident_id)
     db.session.add(user)
-    db.session.flush()
+    db.flush_unique(_USER_CLASHES)  # the same phone or ID number sent twice at once
     signals.user_registered.send(user, user=user)
     return user
 
@@ -203,7 +211,7 @@ def update_profile(user: User, *, real_name: str, locale: str,
     user.real_name, user.locale = name, locale
     if resident_id and not user.resident_id_cipher:
         _set_resident_id(user, resident_id)
-    db.session.flush()
+    db.flush_unique({"resident_id": ResidentIdTaken})
 
 
 def set_active(actor: User, user: User, active: bool) -> None:
@@ -233,6 +241,7 @@ def save_institution(actor: User, institution: Institution | None, **fields: Any
     institution.prefecture = fields["prefecture"]
     institution.subsidy_approved = bool(fields.get("subsidy_approved"))
     institution.is_active = bool(fields.get("is_active", True))
-    db.session.flush()
+    db.flush_unique({"code": lambda: UserError(
+        _l("Another institution already uses this code."), "code")})
     signals.institution_changed.send(institution, institution=institution)
     return institution

@@ -91,7 +91,8 @@ def save_course(actor: User, course: Course | None, *, institution: Institution,
     course.nominal_hours = hours
     course.subsidised = bool(values.get("subsidised"))
     course.sequential = bool(values.get("sequential"))
-    db.session.flush()
+    db.flush_unique({"code": lambda: UserError(_l("Another course already uses this code."),
+                                               "code")})
     if course.is_published:
         signals.course_published.send(course, course=course)
     return course
