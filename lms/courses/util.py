@@ -91,8 +91,10 @@ SORTS = {
 
 
 def catalogue_query(f: CatalogueFilters) -> Select:
-    """Published courses matching the filters, in the chosen order."""
-    stmt = (select(Course).where(Course.status == CourseStatus.PUBLISHED)
+    """Published courses of active institutions matching the filters, in the chosen order;
+    "subsidised only" keeps those of institutions approved for subsidised training."""
+    stmt = (select(Course).join(Institution, Institution.id == Course.institution_id)
+            .where(Course.status == CourseStatus.PUBLISHED, Institution.is_active.is_(True))
             .options(selectinload(Course.institution)))
     order = [SORTS[f.sort], Course.id.desc()]
     if f.q:
@@ -117,12 +119,11 @@ def catalogue_query(f: CatalogueFilters) -> Select:
     if f.institution:
         stmt = stmt.where(Course.institution_id == f.institution)
     if f.prefecture:
-        stmt = stmt.join(Institution, Institution.id == Course.institution_id).where(
-            Institution.prefecture == f.prefecture)
+        stmt = stmt.where(Institution.prefecture == f.prefecture)
     if f.language:
         stmt = stmt.where(getattr(Course, f"title_{f.language}").is_not(None))
     if f.subsidised:
-        stmt = stmt.where(Course.subsidised.is_(True))
+        stmt = stmt.where(Course.subsidised.is_(True), Institution.subsidy_approved.is_(True))
     return stmt.order_by(*order)
 
 

@@ -22,6 +22,7 @@ from lms.core.i18n import CONTENT_LANGS, content_languages
 from lms.core.markup import markdown_to_text
 from lms.courses.models import Course, CourseStatus, Lesson
 from lms.extensions import db
+from lms.users.models import Institution
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +51,10 @@ def _lesson_extra_text(lesson: Lesson) -> str:
 
 
 def course_documents(course: Course | None) -> list[dict[str, Any]]:
-    """The documents of a published course and its published lessons; none for anything else."""
-    if course is None or course.status != CourseStatus.PUBLISHED:
+    """The documents of a listed course (published, of an active institution) and its
+    published lessons; none for anything else."""
+    if course is None or course.status != CourseStatus.PUBLISHED \
+            or not course.institution.is_active:
         return []
     institution = course.institution
     facets = {
@@ -93,16 +96,19 @@ def course_documents(course: Course | None) -> list[dict[str, Any]]:
     return documents
 
 
+#: What puts a course in the catalogue and in search: published, by an active institution.
+LISTED = (Course.status == CourseStatus.PUBLISHED, Course.institution_id.in_(
+    select(Institution.id).where(Institution.is_active.is_(True))))
+
+
 def published_course_count() -> int:
     """How many courses are in the catalogue (what a rebuild will read)."""
-    return db.session.scalar(
-        select(func.count(Course.id)).where(Course.status == CourseStatus.PUBLISHED)) or 0
+    return db.session.scalar(select(func.count(Course.id)).where(*LISTED)) or 0
 
 
 def all_documents(on_course: Callable[[int], None] | None = None) -> Iterator[dict[str, Any]]:
     """Every document of the catalogue, course by course; on_course(n) after the n-th course."""
-    ids = list(db.session.scalars(select(Course.id).where(Course.status == CourseStatus.PUBLISHED)
-                                  .order_by(Course.id)))
+    ids = list(db.session.scalars(select(Course.id).where(*LISTED).order_by(Course.id)))
     done = 0
     for start in range(0, len(ids), _CHUNK):
         courses = db.session.scalars(

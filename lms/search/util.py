@@ -20,6 +20,7 @@ from lms.courses.models import (
     Lesson,
 )
 from lms.extensions import db
+from lms.search.documents import LISTED
 from lms.search.index import IndexUnavailable, SearchIndex
 from lms.search.results import SearchHit
 from lms.users.models import PREFECTURES, Institution
@@ -186,8 +187,7 @@ def visible_hits(hits: list[SearchHit]) -> list[SearchHit]:
     course_ids = {hit.course_id for hit in hits if hit.course_id is not None}
     lesson_ids = {i for i in map(lesson_id, hits) if i is not None}
     published = set(db.session.scalars(select(Course.id).where(
-        Course.id.in_(course_ids), Course.status == CourseStatus.PUBLISHED))) if course_ids \
-        else set()
+        Course.id.in_(course_ids), *LISTED))) if course_ids else set()
     open_lessons = set(db.session.scalars(select(Lesson.id).where(
         Lesson.id.in_(lesson_ids), Lesson.is_published.is_(True),
         Lesson.course_id.in_(published)))) if lesson_ids and published else set()

@@ -81,6 +81,31 @@ def test_the_subsidised_catalogue_and_institution_catalogue_are_public(client, m
     assert course.institution.name_en in client.get("/institutions/").text
 
 
+
+def test_an_institution_switched_off_or_no_longer_approved_leaves_the_catalogues(
+        client, make, login_as, db):
+    closed, withdrawn = make.course(title_en="Closed school"), make.course(title_en="Lapsed")
+    closed.institution.is_active = False
+    withdrawn.institution.subsidy_approved = False
+    db.session.commit()
+    listed = client.get("/courses/?language=en", headers={"Accept-Language": "en"}).text
+    assert "Closed school" not in listed and "Lapsed" in listed
+    subsidised = client.get("/courses/subsidised").text
+    assert "Closed school" not in subsidised and "Lapsed" not in subsidised
+    refused = login_as(make.learner()).post(f"/courses/{closed.id}/enrol",
+                                            follow_redirects=True)
+    assert "not open for enrolment" in refused.text
+
+
+def test_only_an_approved_institution_offers_subsidised_courses(make):
+    from lms.core.errors import UserError
+
+    school = make.institution(subsidy_approved=False)
+    with pytest.raises(UserError, match="approved for government-subsidised"):
+        make.course(institution=school, subsidised=True)
+    assert not make.course(institution=school, subsidised=False).subsidised
+
+
 def test_a_learner_enrols_studies_and_completes_a_course(login_as, make):
     learner, course = make.learner(), make.course(lessons=2)
     client = login_as(learner)

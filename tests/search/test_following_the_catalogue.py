@@ -11,7 +11,7 @@ from lms.cli import main
 from lms.core.jobs import Job, JobState, run_queued_jobs
 from lms.courses import operations as course_ops
 from lms.search.index import IndexStatus
-from lms.search.util import search_index
+from lms.search.util import search_index, visible_hits
 
 
 def found(text: str, **kwargs) -> list[str]:
@@ -175,6 +175,27 @@ def test_renaming_or_moving_an_institution_reindexes_its_courses(make, index_job
     assert found(course.title_en, filters={"region": "540400"})
     assert draft.id not in {int(d.split(":")[1]) for d in found("Nyingchi Crafts")}
 
+
+
+def test_a_switched_off_institutions_courses_leave_search_and_come_back(make, index_jobs, db):
+    from lms.users import operations as user_ops
+
+    institution = make.institution(name_en="Shigatse Carving School")
+    course = make.course(institution=institution)
+    index_jobs()
+    fields = dict(code=institution.code, name_en=institution.name_en, kind=institution.kind,
+                  prefecture=institution.prefecture, subsidy_approved=True)
+    user_ops.save_institution(make.regional_admin(), institution, **fields, is_active=False)
+    make.session.commit()
+    # Hidden at once, before the job has run, and gone from the index after it.
+    assert search_index().search("Shigatse Carving").hits
+    assert visible_hits(search_index().search("Shigatse Carving").hits) == []
+    index_jobs()
+    assert found("Shigatse Carving") == []
+    user_ops.save_institution(make.regional_admin(), institution, **fields, is_active=True)
+    make.session.commit()
+    index_jobs()
+    assert found("Shigatse Carving") == [f"course:{course.id}"]
 
 def test_a_job_that_waited_for_the_index_writes_the_catalogue_as_it_then_is(app,
                                                                           committed_make):

@@ -90,6 +90,10 @@ def save_course(actor: User, course: Course | None, *, institution: Institution,
         raise UserError(_l("Nominal hours must be between 0 and 10000."), "nominal_hours")
     course.nominal_hours = hours
     course.subsidised = bool(values.get("subsidised"))
+    if course.subsidised and not course.institution.subsidy_approved:
+        raise UserError(_l("Only institutions approved for government-subsidised training "
+                           "can offer subsidised courses; ask the regional administrator."),
+                        "subsidised")
     course.sequential = bool(values.get("sequential"))
     db.flush_unique({"code": lambda: UserError(_l("Another course already uses this code."),
                                                "code")})

@@ -37,7 +37,7 @@ ACTIVITY_RESOLUTION_SECONDS = 300
 
 def enrol(user: User, course: Course) -> Enrolment:
     """Enrol a learner (enrolling twice is harmless; a withdrawn learner comes back)."""
-    if not course.is_published:
+    if not course.is_published or not course.institution.is_active:
         raise UserError(_l("This course is not open for enrolment."))
     missing = [c for c in course.prerequisites if not is_course_completed(user, c)]
     if missing:
