@@ -14,7 +14,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField as _FileField
 from flask_wtf.form import _Auto  # Flask-WTF's marker for "read the request"
 from werkzeug.datastructures import CombinedMultiDict
-from wtforms import DecimalField, StringField, TextAreaField
+from wtforms import DecimalField, PasswordField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 from wtforms.widgets import FileInput
 
@@ -37,11 +37,24 @@ class WebForm(FlaskForm):
         def get_translations(self, form: FlaskForm) -> _CatalogueTranslations:
             return _CATALOGUE
 
+        def bind_field(self, form: FlaskForm, unbound_field: Any, options: dict) -> Any:
+            # Text is stored NFC-normalised (lms.core.i18n.normalize_text), and some Tibetan
+            # letters take two code points then: length limits must count what is stored.
+            cls = unbound_field.field_class
+            if issubclass(cls, StringField) and not issubclass(cls, PasswordField):
+                filters = unbound_field.kwargs.get("filters") or ()
+                options = {**options, "filters": (_nfc, *filters)}
+            return unbound_field.bind(form=form, **options)
+
         def wrap_formdata(self, form: FlaskForm, formdata: Any) -> Any:
             if formdata is _Auto and form.is_submitted():
                 return CombinedMultiDict((request.files, request.form)) if request.files \
                     else request.form
             return super().wrap_formdata(form, formdata)
+
+
+def _nfc(value: Any) -> Any:
+    return unicodedata.normalize("NFC", value) if isinstance(value, str) else value
 
 
 class _PageLabelledFileInput(FileInput):

@@ -195,3 +195,14 @@ def test_an_account_trying_id_numbers_in_its_profile_runs_out_of_answers_too(
     assert "Too many ID numbers" in " ".join(form_errors(response.text))
     db.session.refresh(guesser)
     assert guesser.resident_id_digest is None
+
+
+def test_length_limits_count_the_text_as_it_is_stored(client, db):
+    # U+0F43 is stored NFC-normalised as two code points (U+0F42 U+0FB7): sixty of them
+    # make 120 characters, over the name's 100 (PostgreSQL would refuse the row).
+    response = register(client, real_name="\u0f43" * 60)
+    assert response.status_code == 200
+    assert "100" in " ".join(form_errors(response.text))
+    assert user_count(db) == 0
+    register(client, real_name="\u0f43" * 50)
+    assert db.session.scalar(select(User.real_name)) == "\u0f42\u0fb7" * 50
