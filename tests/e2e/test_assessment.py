@@ -75,10 +75,15 @@ def test_a_timed_quiz_and_a_reviewed_practical_task_complete_their_lessons(
     student.click("#start-quiz")
     student.wait_for_url("**/quiz/attempts/*")
     assert student.inner_text("[data-remaining]")  # the clock runs
+    student.click("details.hand-in summary")  # handing in asks first, counting the blanks
+    assert student.wait_for_selector("[data-unanswered].warning").inner_text().strip()
+    student.click("details.hand-in summary")
     for radio in student.query_selector_all("input[type=radio][value=true]"):
         radio.check()
     student.click("fieldset.question label:has-text('སྤྱིན་')")
     student.wait_for_timeout(1200)  # let the autosave run once
+    student.click("details.hand-in summary")
+    student.wait_for_selector("[data-unanswered].hint:not(:empty)")  # all answered
     student.click("#submit-attempt")
     student.wait_for_selector("#attempt-score.done")
     student.goto(f"/courses/{course.id}/lessons/{quiz_id}")

@@ -72,12 +72,36 @@
       if (left > 0) return setTimeout(tick, 1000);
       out.textContent = el.getAttribute("data-msg-timeup");
       var button = document.getElementById("submit-attempt");
-      if (button && !submitted) { submitted = true; button.click(); }
+      if (button && !submitted) {
+        submitted = true;  // hidden in its closed "Submit…" box, it is still the form's submitter
+        if (button.form.requestSubmit) button.form.requestSubmit(button); else button.click();
+      }
     }
     tick();
   }
 
+  // "Submit…" opens a last check: how many questions still have no answer.
+  function unanswered(form) {
+    var box = form.querySelector("details.hand-in"), out = form.querySelector("[data-unanswered]");
+    if (!box || !out) return;
+    box.addEventListener("toggle", function () {
+      if (!box.open) return;
+      var questions = form.querySelectorAll("fieldset[data-scored]"), empty = 0;
+      Array.prototype.forEach.call(questions, function (q) {
+        var answered = Array.prototype.some.call(q.querySelectorAll("input, textarea, select"), function (el) {
+          if (el.type === "radio" || el.type === "checkbox") return el.checked;
+          return el.type !== "hidden" && el.value.trim() !== "";
+        });
+        if (!answered) empty += 1;
+      });
+      out.textContent = empty ? out.getAttribute("data-msg-some").replace("%(n)s", empty)
+        .replace("%(total)s", questions.length) : out.getAttribute("data-msg-none");
+      out.className = empty ? "warning" : "hint";
+    });
+  }
+
   var form = document.querySelector("form[data-autosave]");
+  if (form) unanswered(form);
   if (form && window.fetch && window.FormData) autosave(form);
   var clock = document.querySelector("[data-quiz-timer]");
   if (clock) countdown(clock);
