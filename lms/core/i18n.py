@@ -26,6 +26,8 @@ from lms.config import LOCALES
 DISPLAY_TZ = timezone(timedelta(hours=8), "CST")
 
 LANG_COOKIE = "lms_lang"
+#: The session's note of a language a visitor chose (a login then saves it to the account).
+CHOSEN_LANGUAGE = "lms_lang_chosen"
 #: Content language codes, in column-suffix form.
 CONTENT_LANGS = ("bo", "zh", "en")
 #: For each interface language, the order in which content languages are tried.

@@ -9,10 +9,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user, user_loaded_from_cookie
 from werkzeug.wrappers import Response
 
+from lms.config import LOCALES
 from lms.core import throttle
 from lms.core.access import login_required, public, roles_required
 from lms.core.errors import UserError
 from lms.core.forms import form_values
+from lms.core.i18n import CHOSEN_LANGUAGE
 from lms.extensions import db, login_manager
 from lms.users import operations, permissions
 from lms.users.forms import (
@@ -150,7 +152,12 @@ def _log_in(user: User, *, remember: bool = False) -> None:
     Otherwise whoever planted a session cookie in the browser beforehand
     would know the logged-in session's CSRF token.
     """
+    chosen = session.get(CHOSEN_LANGUAGE)
     session.clear()
+    if chosen in LOCALES and chosen != user.locale:
+        # Chosen on the login page a moment ago: the person wants it, not last year's setting.
+        user.locale = chosen
+        db.session.commit()
     login_user(user, remember=remember)
 
 

@@ -217,3 +217,20 @@ def test_wrong_passwords_sent_side_by_side_slow_down_and_lock_the_account_too(
     checked = sum(message.startswith("Wrong") for message in outcomes)
     assert checked == app.config["LOGIN_SLOWDOWN_AFTER"]  # then "wait", "wait"...
     assert db.session.get(User, learner_id).failed_logins == checked
+
+
+def test_a_language_chosen_just_before_logging_in_is_kept_and_saved(app, make, db):
+    user = make.learner(contact="13912340000", locale="bo")
+    visitor = app.test_client()
+    visitor.get("/language/zh_Hans?next=/account/login")  # a visitor taps 中文, then logs in
+    login(visitor, "13912340000")
+    assert '<html lang="zh-Hans"' in visitor.get("/dashboard").text
+    db.session.refresh(user)
+    assert user.locale == "zh_Hans"
+    # A browser that merely remembers another language from long ago does not change it.
+    old_phone = app.test_client()
+    old_phone.set_cookie("lms_lang", "en")
+    login(old_phone, "13912340000")
+    assert '<html lang="zh-Hans"' in old_phone.get("/dashboard").text
+    db.session.refresh(user)
+    assert user.locale == "zh_Hans"
