@@ -26,7 +26,7 @@ from lms.config import LOCALES
 DISPLAY_TZ = timezone(timedelta(hours=8), "CST")
 
 LANG_COOKIE = "lms_lang"
-#: The session's note of a language a visitor chose (a login then saves it to the account).
+#: A cookie for one browser visit: its language was chosen (a login saves it to the account).
 CHOSEN_LANGUAGE = "lms_lang_chosen"
 #: Content language codes, in column-suffix form.
 CONTENT_LANGS = ("bo", "zh", "en")

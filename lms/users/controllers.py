@@ -14,7 +14,7 @@ from lms.core import throttle
 from lms.core.access import login_required, public, roles_required
 from lms.core.errors import UserError
 from lms.core.forms import form_values
-from lms.core.i18n import CHOSEN_LANGUAGE
+from lms.core.i18n import CHOSEN_LANGUAGE, LANG_COOKIE
 from lms.extensions import db, login_manager
 from lms.users import operations, permissions
 from lms.users.forms import (
@@ -152,8 +152,8 @@ def _log_in(user: User, *, remember: bool = False) -> None:
     Otherwise whoever planted a session cookie in the browser beforehand
     would know the logged-in session's CSRF token.
     """
-    chosen = session.get(CHOSEN_LANGUAGE)
     session.clear()
+    chosen = request.cookies.get(LANG_COOKIE) if request.cookies.get(CHOSEN_LANGUAGE) else None
     if chosen in LOCALES and chosen != user.locale:
         # Chosen on the login page a moment ago: the person wants it, not last year's setting.
         user.locale = chosen

@@ -16,7 +16,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask.blueprints import BlueprintSetupState
@@ -62,8 +61,11 @@ def safe_next(target: str | None, default: str = "web.home") -> str:
 
 
 def _remember_language(response: Response, locale: str) -> Response:
-    if not current_user.is_authenticated:  # logging in next keeps it (users.controllers)
-        session[i18n.CHOSEN_LANGUAGE] = locale
+    if not current_user.is_authenticated:
+        # A cookie for this browser visit only, not the session: anonymous pages stay
+        # cacheable. Logging in now saves the choice to the account (users.controllers).
+        response.set_cookie(i18n.CHOSEN_LANGUAGE, "1", samesite="Lax", httponly=True,
+                            secure=current_app.config["SESSION_COOKIE_SECURE"])
     response.set_cookie(i18n.LANG_COOKIE, locale, max_age=365 * 24 * 3600,
                         samesite="Lax", httponly=True,
                         secure=current_app.config["SESSION_COOKIE_SECURE"])
