@@ -1,6 +1,7 @@
 """Passages of a result with the matched words marked: escaped text and <mark>, nothing else."""
 
 import html
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,6 +22,9 @@ from lms.search.analysis import analyzer
 from lms.search.schema import PASSAGE_FIELDS
 
 
+_ADJACENT_MARKS = re.compile("</mark>(\u0f0b?)<mark>")
+
+
 class MarkFormatter(Formatter):
     """Escape all text and wrap matched words in <mark>, the only tag a passage carries."""
 
@@ -33,7 +37,9 @@ class MarkFormatter(Formatter):
         """Return one passage, with an ellipsis where it cuts the text."""
         lead = "…" if fragment.startchar > 0 else ""
         tail = "…" if fragment.endchar < len(fragment.text) else ""
-        return lead + super().format_fragment(fragment, replace) + tail
+        # Matched Tibetan syllables side by side read as one marked phrase, tsheg and all.
+        marked = _ADJACENT_MARKS.sub(r"\1", super().format_fragment(fragment, replace))
+        return lead + marked + tail
 
     def format_token(self, text: str, token: Token, replace: bool = False) -> str:
         """Return one matched word, escaped, inside <mark>."""

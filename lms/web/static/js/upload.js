@@ -38,7 +38,11 @@
     var busy = false;
     if (!input || !hidden || !base) return;
 
-    function say(text) { if (status) status.textContent = text; }
+    function say(text, refused) {
+      if (!status) return;
+      status.textContent = text;
+      status.className = refused ? "error" : "muted";  // a refusal reads as one, in red
+    }
     function msg(name) { return form.getAttribute("data-msg-" + name) || ""; }
 
     function api(method, url, body, headers) {
@@ -126,7 +130,10 @@
       }).catch(function (err) {
         busy = false;
         if (button) button.disabled = false;
-        say(err.message || msg("failed"));
+        if (bar) { bar.hidden = true; bar.value = 0; }
+        input.value = "";  // the refused file is not waiting to be sent: choose another
+        input.dispatchEvent(new Event("change"));  // the page's own file label forgets it too
+        say(err.message || msg("failed"), true);
       });
     });
   }
