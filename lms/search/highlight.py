@@ -21,7 +21,6 @@ from lms.core.i18n import guess_language
 from lms.search.analysis import analyzer
 from lms.search.schema import PASSAGE_FIELDS
 
-
 _ADJACENT_MARKS = re.compile("</mark>(\u0f0b?)<mark>")
 
 
