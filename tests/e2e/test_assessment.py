@@ -82,6 +82,14 @@ def test_a_timed_quiz_and_a_reviewed_practical_task_complete_their_lessons(
         radio.check()
     student.click("fieldset.question label:has-text('སྤྱིན་')")
     student.wait_for_timeout(1200)  # let the autosave run once
+    # "Save answers" saves in place: the learner keeps their place in a long quiz.
+    student.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    place = student.evaluate("window.scrollY")
+    student.click(".quiz-actions button.secondary")
+    student.wait_for_function("() => { const f = document.querySelector('form[data-autosave]');"
+                              " return document.querySelector('[data-autosave-status]')"
+                              ".textContent === f.getAttribute('data-msg-saved'); }")
+    assert place > 0 and student.evaluate("window.scrollY") == place
     student.click("details.hand-in summary")
     student.wait_for_selector("[data-unanswered].hint:not(:empty)")  # all answered
     student.click("#submit-attempt")

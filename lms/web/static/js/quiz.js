@@ -55,7 +55,17 @@
     form.addEventListener("input", function (e) {
       if (e.target.tagName === "TEXTAREA" || e.target.type === "text") { remember(); schedule(2500); }
     });
-    form.addEventListener("submit", forget);
+    form.addEventListener("submit", function (event) {
+      // "Save answers" saves in place, so a long quiz keeps the learner's place on the page;
+      // handing in (or a browser without submitter) posts the form as before.
+      if (event.submitter && event.submitter.id !== "submit-attempt") {
+        event.preventDefault();
+        remember();
+        schedule(0);
+        return;
+      }
+      forget();
+    });
     window.addEventListener("online", function () { schedule(0); });
     if (restore()) schedule(0);
   }
