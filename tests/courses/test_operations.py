@@ -212,3 +212,28 @@ def test_a_course_without_a_required_lesson_cannot_be_published(make, db):
         lesson.required = False
     with pytest.raises(UserError, match="required"):
         operations.publish_course(make.author, course)
+
+
+@pytest.mark.parametrize("change", ["hidden", "optional", "deleted"])
+def test_a_learner_who_has_done_every_required_lesson_left_completes_the_course(make, db,
+                                                                              change):
+    from lms.core import signals
+
+    learner, course = make.learner(), make.course(lessons=3)
+    enrolment = make.enrolment(learner, course)
+    first, second, third = course.sections[0].lessons
+    for lesson in (first, second):
+        operations.complete_lesson(operations.progress_for(enrolment, lesson))
+    db.session.commit()
+    completed = []
+    signals.course_completed.connect(on := lambda sender, **kw: completed.append(sender))
+    try:
+        if change == "deleted":
+            operations.delete_lesson(make.author, third)
+        else:
+            operations.save_lesson(make.author, third.section, third, title_en=third.title_en,
+                                   credit_hours=1, required=change != "optional",
+                                   is_published=change != "hidden")
+    finally:
+        signals.course_completed.disconnect(on)
+    assert completed == [course] and enrolment.completed_at is not None

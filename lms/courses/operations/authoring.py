@@ -36,6 +36,7 @@ from lms.courses.models import (
     Section,
     course_prerequisites,
 )
+from lms.courses.operations.learning import complete_courses_now_done
 from lms.extensions import db
 from lms.users.models import Institution, Role, User
 
@@ -236,6 +237,7 @@ def save_lesson(actor: User, section: Section, lesson: Lesson | None, **values: 
     db.session.flush()
     keep_publishable(course)
     if course.is_published:
+        complete_courses_now_done(course)  # a required lesson hidden or made optional
         signals.course_published.send(course, course=course)
     return lesson
 
@@ -314,5 +316,7 @@ def delete_lesson(actor: User, lesson: Lesson) -> None:
     db.session.delete(lesson)
     db.session.flush()
     keep_publishable(course)
+    if course.is_published:
+        complete_courses_now_done(course)
     if course.is_published:  # the catalogue (and its search index) loses the lesson
         signals.course_published.send(course, course=course)

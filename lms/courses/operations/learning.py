@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import has_request_context, session
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from lms.core import signals
@@ -211,6 +211,28 @@ def _complete_course_if_done(enrolment: Enrolment, now: datetime) -> None:
     if result.rowcount == 1:
         db.session.refresh(enrolment)
         signals.course_completed.send(enrolment.course, enrolment=enrolment)
+
+
+def complete_courses_now_done(course: Course, now: datetime | None = None) -> int:
+    """Complete the enrolments whose learners have now done every required lesson, after the
+    required lessons changed (one hidden, made optional or deleted): they finish no further
+    lesson that would check. Returns how many completed."""
+    now = now or utcnow()
+    required = set(db.session.scalars(select(Lesson.id).where(
+        Lesson.course_id == course.id, Lesson.required.is_(True), Lesson.is_published.is_(True))))
+    if not required:
+        return 0
+    done_all = (select(LessonProgress.enrolment_id)
+                .where(LessonProgress.lesson_id.in_(required),
+                       LessonProgress.completed_at.is_not(None))
+                .group_by(LessonProgress.enrolment_id)
+                .having(func.count(func.distinct(LessonProgress.lesson_id)) == len(required)))
+    waiting = db.session.scalars(select(Enrolment).where(
+        Enrolment.course_id == course.id, Enrolment.completed_at.is_(None),
+        Enrolment.status == EnrolmentStatus.ACTIVE, Enrolment.id.in_(done_all))).all()
+    for enrolment in waiting:
+        _complete_course_if_done(enrolment, now)
+    return len(waiting)
 
 
 def note_attachment_opened(progress: LessonProgress, lesson: Lesson, attachment_id: int) -> None:
