@@ -19,7 +19,7 @@ import shutil
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from urllib.parse import quote
 
 from flask import Response, current_app, request, send_file
@@ -213,12 +213,15 @@ def _delete_doomed(session: Session) -> None:
     _delete(session.info.pop(_DOOMED, []))
 
 
-def _forget_doomed(session: Session) -> None:
-    if not session.in_nested_transaction():
+def _forget_doomed(session: Session, transaction: Any) -> None:
+    # Every end of a unit of work that did not commit: a rollback, and also a session closed
+    # with its work undone (an exception that left the request), which fires no rollback
+    # event. After a commit both lists are already empty.
+    if transaction.parent is None:
         session.info.pop(_DOOMED, None)
         _delete(session.info.pop(_PROVISIONAL, []))
 
 
 if not event.contains(Session, "after_commit", _delete_doomed):
     event.listen(Session, "after_commit", _delete_doomed)
-    event.listen(Session, "after_rollback", _forget_doomed)
+    event.listen(Session, "after_transaction_end", _forget_doomed)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 
 from flask_babel import lazy_gettext as _l
@@ -14,7 +15,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from lms.core.forms import FileField, WebForm
 from lms.courses.models import SKILL_LEVEL_LABELS, TRAINING_TYPE_LABELS
@@ -30,6 +31,9 @@ def _training_types() -> list[tuple[str, str]]:
 
 def _levels(blank: str) -> list[tuple[str, str]]:
     return [("", blank)] + [(k.value, v) for k, v in SKILL_LEVEL_LABELS.items()]
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class OfflineEntryForm(WebForm):
@@ -50,7 +54,8 @@ class OfflineEntryForm(WebForm):
     evidence = FileField(_l("Evidence (PDF or photo)"), validators=[FileRequired()],
                          description=_l("An attendance sheet, a result list or the "
                                         "certificate itself."))
-    token = HiddenField()
+    #: Makes a form sent twice credit once; as ``secrets.token_urlsafe(16)`` makes it.
+    token = HiddenField(validators=[Optional(), Regexp(_TOKEN)])
 
     def prepare(self, institutions: list, *, fixed: bool) -> None:
         """Offer the institutions the admin may enter training for; a fresh form token."""
@@ -58,7 +63,7 @@ class OfflineEntryForm(WebForm):
         if not fixed:
             choices = [(0, _l("Elsewhere (not a listed institution)"))] + choices
         self.institution_id.choices = choices
-        if not self.token.data:
+        if not self.token.data or not _TOKEN.fullmatch(self.token.data):
             self.token.data = secrets.token_urlsafe(16)
 
 

@@ -23,7 +23,7 @@ from lms.core.files import clean_document
 from lms.core.forms import typed_number
 from lms.core.i18n import DISPLAY_TZ, normalize_text
 from lms.core.jobs import enqueue
-from lms.core.storage import storage
+from lms.core.storage import delete_after_rollback, storage
 from lms.courses.models import Enrolment, Lesson, LessonProgress, SkillLevel, TrainingType
 from lms.extensions import db
 from lms.records import ledger, permissions
@@ -184,6 +184,7 @@ def enter_offline(actor: User, learner: User, *, kind: EntryKind | str,
                            max_bytes=current_app.config["OFFLINE_EVIDENCE_MAX_BYTES"])
     key = storage().new_key("records/evidence", clean.extension)
     storage().save_bytes(key, clean.data)
+    delete_after_rollback(key)  # whatever fails after this, no file is left without its entry
     evidence = {"file_key": key, "filename": (evidence_filename or "evidence")[-120:],
                 "content_type": clean.content_type, "size": len(clean.data),
                 "description": description}

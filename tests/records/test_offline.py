@@ -152,3 +152,31 @@ def test_hours_may_be_typed_in_tibetan_digits(setting, login_as, db):
     assert response.status_code == 302
     entry = db.session.scalar(select(LedgerEntry).where(LedgerEntry.learner_id == learner.id))
     assert entry.hours == Decimal("1.50")
+
+
+def test_an_entry_that_fails_after_its_evidence_is_stored_leaves_no_file(setting, login_as,
+                                                                         monkeypatch, db):
+    from lms.records import operations
+
+    admin, learner = setting
+
+    def broken_credit(*args, **kwargs):
+        raise RuntimeError("the ledger could not be written")
+
+    monkeypatch.setattr(operations, "credit", broken_credit)
+    evidence_dir = storage().root / "records" / "evidence"
+    before = sorted(evidence_dir.rglob("*")) if evidence_dir.exists() else []
+    with pytest.raises(RuntimeError):
+        post(login_as(admin), learner, form(institution_id=str(admin.institution_id)))
+    db.session.close()  # the request's unit of work ends undone, as its 500 page leaves it
+    after = sorted(evidence_dir.rglob("*")) if evidence_dir.exists() else []
+    assert [p for p in after if p.is_file()] == [p for p in before if p.is_file()]
+
+
+def test_a_forged_form_token_is_replaced_by_a_fresh_one(setting, login_as, db):
+    admin, learner = setting
+    response = post(login_as(admin), learner,
+                    form(institution_id=str(admin.institution_id), token="x" * 100))
+    assert response.status_code == 302
+    entry = db.session.scalar(select(LedgerEntry).where(LedgerEntry.learner_id == learner.id))
+    assert entry.credit_key.startswith("offline:") and "x" * 100 not in entry.credit_key
