@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.exceptions import Forbidden
 
 from lms.core import jobs, signals
@@ -327,13 +327,19 @@ def record_watch(enrolment: Enrolment, lesson: Lesson, video: Video, segments: A
     progress = course_operations.progress_for(enrolment, lesson)
     if course_operations.activity_is_stale(enrolment, now):
         course_operations.touch(enrolment, now)
+    db.session.flush()
+    # The lesson's study time is every video it played to this learner: one swapped in by
+    # the instructor half-way adds its seconds to those watched of the first.
+    lesson_s = int(db.session.scalar(select(func.coalesce(func.sum(WatchRecord.watched_s), 0))
+                                     .where(WatchRecord.user_id == enrolment.user_id,
+                                            WatchRecord.lesson_id == lesson.id)) or 0)
     if progress.completed_at is None:
-        progress.verified_seconds = max(progress.verified_seconds, int(outcome.total_s))
+        progress.verified_seconds = max(progress.verified_seconds, lesson_s)
     db.session.flush()
     threshold = config["VIDEO_COMPLETION_THRESHOLD"]
     if progress.completed_at is None and is_complete(outcome.state, duration, threshold):
         course_operations.complete_lesson(
-            progress, verified_seconds=int(outcome.total_s), now=now,
+            progress, verified_seconds=max(progress.verified_seconds, lesson_s), now=now,
             evidence={"video": video.id, "watched_s": round(outcome.total_s, 1),
                       "intervals": [[round(s, 2), round(e, 2)]
                                     for s, e in outcome.state.intervals]})

@@ -7,6 +7,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from lms.core.db import utcnow
 from lms.courses.models import LessonProgress
@@ -273,3 +274,31 @@ def test_reading_in_one_tab_while_a_video_plays_in_another_earns_the_time_once(
     read = database.session.query(LessonProgress).filter_by(lesson_id=text_lesson.id).one()
     assert watched + read.verified_seconds <= 120 + TOLERANCE  # two minutes passed, once
     assert watched + read.verified_seconds >= 120 - TOLERANCE
+
+
+def test_seconds_watched_of_a_video_swapped_out_still_count_for_the_lesson(make, db):
+    from lms.courses import operations as course_ops
+    from lms.records.models import EntryKind, LedgerEntry
+    from lms.video import operations as video_ops
+    from lms.video.models import VideoLesson
+
+    def watch(video, seconds, now):
+        video_ops.record_watch(enrolment, lesson, video, [[0, 0.5]], now=now)  # it starts
+        for n in range(int(seconds // 5)):
+            now += timedelta(seconds=5)
+            video_ops.record_watch(enrolment, lesson, video, [[5 * n, 5 * n + 5]], now=now)
+        return now
+
+    learner = make.learner()
+    course, lesson = make.video_course()  # a 60-second video
+    enrolment = make.enrolment(learner, course)
+    first = db.session.get(VideoLesson, lesson.id).video
+    now = watch(first, 50, utcnow())  # 50 of 60 seconds: not complete
+    # The instructor swaps in a better take; the learner watches all of it.
+    video_ops.attach_video(make.author, lesson, make.video(institution=course.institution))
+    watch(db.session.get(VideoLesson, lesson.id).video, 60, now + timedelta(minutes=1))
+    db.session.commit()
+    assert course_ops.progress_for(enrolment, lesson).completed_at is not None
+    entry = db.session.scalar(select(LedgerEntry).where(
+        LedgerEntry.learner_id == learner.id, LedgerEntry.kind == EntryKind.LESSON_COMPLETED))
+    assert entry.verified_seconds >= 50 + 55
