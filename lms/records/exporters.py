@@ -44,6 +44,8 @@ from lms.records.cells import (  # noqa: F401  (re-exported: the exporters' voca
 )
 
 XAPI_COMPLETED = "http://adlnet.gov/expapi/verbs/completed"
+XAPI_PROGRESSED = "http://adlnet.gov/expapi/verbs/progressed"
+XAPI_VOIDED = "http://adlnet.gov/expapi/verbs/voided"
 XAPI_ACTIVITY_TYPES = {
     "course": "http://adlnet.gov/expapi/activities/course",
     "lesson": "http://adlnet.gov/expapi/activities/lesson",
@@ -299,7 +301,10 @@ class XapiExporter(Exporter):
     ``activity_name_bo``, ``activity_name_zh``, ``activity_name_en``,
     ``activity_type`` ("course" or "lesson"), ``institution``,
     ``training_type`` and ``entry_id`` (which makes the statement id stable,
-    so a re-sent export does not duplicate statements). Other keys are ignored.
+    so a re-sent export does not duplicate statements). A row with ``reverses``
+    (a correction) voids the statement of the entry it reverses; a row with a
+    false ``is_completed`` (a course begun, not finished) says "progressed".
+    Other keys are ignored.
     """
 
     key = "xapi"
@@ -321,8 +326,23 @@ class XapiExporter(Exporter):
     def _iri(self, name: str) -> str:
         return f"{self.homepage}/xapi/extensions/{name}"
 
+    def _statement_id(self, entry_id: Any) -> str:
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.homepage}/ledger/{entry_id}"))
+
     def statement(self, row: dict[str, Any]) -> dict[str, Any]:
         """The xAPI statement for one ledger row."""
+        actor = {"objectType": "Agent",
+                 "account": {"homePage": self.homepage, "name": str(row["learner_ref"])}}
+        if row.get("reverses") is not None:
+            # A correction takes back what the reversed entry's statement said.
+            voiding = {"actor": actor, "verb": {"id": XAPI_VOIDED, "display": {"en": "voided"}},
+                       "object": {"objectType": "StatementRef",
+                                  "id": self._statement_id(row["reverses"])},
+                       "timestamp": _json_value(utc_naive(row["occurred_at"]))}
+            if row.get("entry_id") is not None:
+                voiding["id"] = self._statement_id(row["entry_id"])
+            return voiding
+        done = row.get("is_completed") in (None, 1, True)
         names = {tag: str(row[f"activity_name_{lang}"])
                  for lang, tag in (("bo", "bo"), ("zh", "zh-Hans"), ("en", "en"))
                  if row.get(f"activity_name_{lang}")}
@@ -333,12 +353,12 @@ class XapiExporter(Exporter):
                    (("institution", "institution"), ("training_type", "training-type"))
                    if row.get(key) is not None}
         statement: dict[str, Any] = {
-            "actor": {"objectType": "Agent",
-                      "account": {"homePage": self.homepage, "name": str(row["learner_ref"])}},
-            "verb": {"id": XAPI_COMPLETED, "display": {"en": "completed"}},
+            "actor": actor,
+            "verb": {"id": XAPI_COMPLETED, "display": {"en": "completed"}} if done
+            else {"id": XAPI_PROGRESSED, "display": {"en": "progressed"}},
             "object": {"objectType": "Activity", "id": str(row["activity_url"]),
                        **({"definition": definition} if definition else {})},
-            "result": {"completion": True, "extensions": {
+            "result": {"completion": done, "extensions": {
                 self._iri("credited-hours"): _json_value(Decimal(row["credited_hours"])),
                 self._iri("verified-seconds"): int(row["verified_seconds"]),
             }},
@@ -347,6 +367,5 @@ class XapiExporter(Exporter):
         if context:
             statement["context"] = {"extensions": {self._iri(k): v for k, v in context.items()}}
         if row.get("entry_id") is not None:
-            statement["id"] = str(uuid.uuid5(uuid.NAMESPACE_URL,
-                                             f"{self.homepage}/ledger/{row['entry_id']}"))
+            statement["id"] = self._statement_id(row["entry_id"])
         return statement

@@ -350,7 +350,11 @@ def learner_course_stmt(f: ExportFilters, labels: Labels | None = None) -> Selec
     """One row per learner, course and institution: hours, study time, dates, certificate."""
     labels = labels or Labels("zh_Hans", "")
     e = aliased(LedgerEntry)
-    completed = func.max(case((e.kind == EntryKind.COURSE_COMPLETED, 1), else_=0))
+    reversal = aliased(LedgerEntry)
+    # A completion counts unless a correction reversed it.
+    completed = func.max(case((
+        (e.kind == EntryKind.COURSE_COMPLETED)
+        & ~exists().where(reversal.reverses_id == e.id), 1), else_=0))
     g = filter_entries(
         select(e.learner_id, e.course_id, e.institution_id,
                func.count(e.id).label("entries"), func.sum(e.hours).label("credited_hours"),
@@ -375,6 +379,7 @@ def learner_course_stmt(f: ExportFilters, labels: Labels | None = None) -> Selec
         _plain_time(g.c.started_at).label("started_at"),
         _plain_time(g.c.occurred_at).label("occurred_at"),
         case((g.c.completed == 1, str(_l("yes"))), else_=str(_l("no"))).label("completed"),
+        g.c.completed.label("is_completed"),
         _certificate(Certificate).label("certificate"),
         # For xAPI statements.
         case((g.c.course_id.is_not(None), labels.url("/courses/", g.c.course_id)),
@@ -396,7 +401,7 @@ SOURCE_LABELS = {"system": _l("System"), "admin": _l("Administrator")}
 #: What an xAPI statement reads besides the columns (see ``XapiExporter``).
 XAPI_KEYS = ("learner_ref", "entry_id", "activity_url", "activity_type", "activity_name_bo",
              "activity_name_zh", "activity_name_en", "institution", "training_type",
-             "credited_hours", "verified_seconds", "occurred_at")
+             "credited_hours", "verified_seconds", "occurred_at", "reverses", "is_completed")
 
 
 def export_statement(shape: ExportShape, f: ExportFilters, labels: Labels | None = None, *,

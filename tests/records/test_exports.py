@@ -296,3 +296,37 @@ def test_only_regional_admins_may_include_full_id_numbers(world, make, login_as,
 
 def test_a_learner_cannot_export(make, login_as):
     assert login_as(make.learner()).get("/records/exports/").status_code == 403
+
+
+def test_what_the_exports_say_of_a_course_follows_its_corrections(world, make, db):
+    from lms.courses import operations as course_ops
+    from lms.records import operations
+    from lms.records.models import EntryKind, LedgerEntry
+
+    # A third learner is one lesson into two: begun, not finished.
+    dawa = make.learner(real_name="达瓦")
+    course = make.course(institution=world["first"], lessons=2)
+    enrolment = make.enrolment(dawa, course)
+    course_ops.complete_lesson(course_ops.progress_for(enrolment, course.sections[0].lessons[0]))
+    db.session.commit()
+    statements = [json.loads(line) for line in export("xapi", ExportShape.LEARNER_COURSE)
+                  .decode().splitlines()]
+    verbs = {s["actor"]["account"]["name"]: (s["verb"]["id"].rsplit("/", 1)[1],
+                                             s["result"]["completion"]) for s in statements}
+    assert verbs[str(dawa.id)] == ("progressed", False)
+    assert verbs[str(world["alice"].id)] == ("completed", True)
+    # An administrator reverses Alice's course completion: the exports take it back.
+    completion = db.session.scalar(select(LedgerEntry).where(
+        LedgerEntry.learner_id == world["alice"].id,
+        LedgerEntry.kind == EntryKind.COURSE_COMPLETED))
+    operations.reverse_entry(make.regional_admin(), completion.id, "Wrong course.")
+    db.session.commit()
+    alice = next(r for r in read_csv(export(shape=ExportShape.LEARNER_COURSE))
+                 if r["Real name"] == "卓玛")
+    assert alice["Course completed"] == "no"
+    lines = [json.loads(line) for line in export("xapi").decode().splitlines()]
+    by_id = {s.get("id"): s for s in lines}
+    voiding = next(s for s in lines if s["verb"]["id"].endswith("/voided"))
+    assert voiding["object"]["objectType"] == "StatementRef"
+    assert by_id[voiding["object"]["id"]]["verb"]["id"].endswith("/completed")
+    assert sum(s["verb"]["id"].endswith("/voided") for s in lines) == 1
