@@ -37,6 +37,18 @@ def set_search_provider(provider: SearchProvider) -> None:
     _search_provider[:] = [provider]
 
 
+#: The hours learners' training records credit them for a course, by learner id: given a
+#: course id and learner ids, a dict of hours (lms.records answers: the record, with its
+#: corrections, not the lessons' hours as they are now).
+HoursProvider = Callable[[int, list[int]], dict[int, Decimal]]
+_hours_provider: list[HoursProvider] = []
+
+
+def set_hours_provider(provider: HoursProvider) -> None:
+    """Let the records domain say how many hours a course has credited."""
+    _hours_provider[:] = [provider]
+
+
 @dataclass
 class CatalogueFilters:
     """What a visitor asked the catalogue for; unknown values are ignored, never an error."""
@@ -203,6 +215,9 @@ class Outline:
 
     @property
     def hours_credited(self) -> Decimal:
+        if _hours_provider and self.enrolment is not None:
+            user_id = self.enrolment.user_id
+            return _hours_provider[0](self.course.id, [user_id]).get(user_id, Decimal("0"))
         return sum((i.lesson.credit_hours for i in self.items if i.completed), Decimal("0"))
 
 
@@ -276,11 +291,15 @@ def progress_table(course: Course) -> tuple[list[Any], list[ProgressRow]]:
         .where(Enrolment.course_id == course.id, LessonProgress.completed_at.is_not(None))
         .group_by(LessonProgress.enrolment_id)).all()
     by_enrolment = {eid: (n, Decimal(str(h))) for eid, n, h in done}
+    credited = _hours_provider[0](course.id, [e.user_id for e in enrolments]) \
+        if _hours_provider else None
     ids = [e.id for e in enrolments]
     extras = [(header, func_(course, ids)) for header, func_ in PROGRESS_COLUMNS]
     rows = []
     for e in enrolments:
         n, hours = by_enrolment.get(e.id, (0, Decimal("0")))
+        if credited is not None:
+            hours = credited.get(e.user_id, Decimal("0"))
         rows.append(ProgressRow(e, e.user, n, hours, [vals.get(e.id, "") for _h, vals in extras]))
     return [header for header, _ in extras], rows
 

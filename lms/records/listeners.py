@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from lms.core import signals
-from lms.records import certificates, operations, permissions
+from lms.courses.util import set_hours_provider
+from lms.records import certificates, operations, permissions, util
 from lms.users import target_groups
 
 
@@ -27,5 +28,6 @@ def on_course_completed(sender: Any, *, enrolment: Any, **_: Any) -> None:
 
 signals.lesson_completed.connect(on_lesson_completed)
 signals.course_completed.connect(on_course_completed)
+set_hours_provider(util.course_hours)
 # Institution admins tag the learners their institution trains, as the record sees them.
 target_groups.set_institution_learners(permissions.institution_learner_ids)

@@ -90,6 +90,18 @@ def record_summary(learner: User) -> RecordSummary:
                                                 pair[0].code if pair[0] else "")))
 
 
+def course_hours(course_id: int, learner_ids: list[int]) -> dict[int, Decimal]:
+    """Hours each learner's record credits for a course, corrections included."""
+    if not learner_ids:
+        return {}
+    stmt = (select(LedgerEntry.learner_id, func.sum(LedgerEntry.hours))
+            .where(LedgerEntry.course_id == course_id).group_by(LedgerEntry.learner_id))
+    if len(learner_ids) <= 500:  # else the whole course, rather than a very long IN list
+        stmt = stmt.where(LedgerEntry.learner_id.in_(learner_ids))
+    return {learner: Decimal(str(hours or 0)).quantize(Decimal("0.01"))
+            for learner, hours in db.session.execute(stmt)}
+
+
 def total_hours(learner: User) -> Decimal:
     """All hours credited to a learner (net of corrections)."""
     return db.session.scalar(select(func.coalesce(func.sum(LedgerEntry.hours), 0))

@@ -129,3 +129,31 @@ def test_the_certificate_job_keeps_nothing_if_the_certificate_changed_meanwhile(
     db.session.refresh(job)
     db.session.refresh(cert)
     assert job.state == JobState.FAILED and cert.pdf_key is None
+
+
+def test_my_learning_and_the_progress_table_show_the_hours_the_record_credits(make, db,
+                                                                            login_as):
+    from lms.courses import util as course_util
+    from lms.records import operations
+
+    learner, course = make.learner(), make.course(lessons=3)
+    enrolment = make.enrolment(learner, course)
+    first, second, _third = course.sections[0].lessons
+    for lesson in (first, second):
+        course_ops.complete_lesson(course_ops.progress_for(enrolment, lesson))
+    db.session.commit()
+    # The author raises a lesson's hours afterwards: what was credited stays what it was.
+    course_ops.save_lesson(make.author, first.section, first, title_en=first.title_en,
+                           credit_hours=5, required=True, is_published=True)
+    db.session.commit()
+    assert course_util.outline(course, enrolment).hours_credited == Decimal("2.00")
+    _headers, rows = course_util.progress_table(course)
+    assert [r.hours for r in rows] == [Decimal("2.00")]
+    page = login_as(learner).get("/learning/", headers={"Accept-Language": "en"}).text
+    assert "2 of 3 required lessons · 2 hours credited" in page
+    # A correction takes its hours off the page too.
+    entry = db.session.scalar(select(LedgerEntry).where(
+        LedgerEntry.learner_id == learner.id, LedgerEntry.lesson_id == second.id))
+    operations.reverse_entry(make.regional_admin(), entry.id, "Counted by mistake.")
+    db.session.commit()
+    assert course_util.outline(course, enrolment).hours_credited == Decimal("1.00")
