@@ -214,7 +214,7 @@ def test_a_course_without_a_required_lesson_cannot_be_published(make, db):
         operations.publish_course(make.author, course)
 
 
-@pytest.mark.parametrize("change", ["hidden", "optional", "deleted"])
+@pytest.mark.parametrize("change", ["hidden", "optional", "deleted", "reworked"])
 def test_a_learner_who_has_done_every_required_lesson_left_completes_the_course(make, db,
                                                                               change):
     from lms.core import signals
@@ -230,6 +230,11 @@ def test_a_learner_who_has_done_every_required_lesson_left_completes_the_course(
     try:
         if change == "deleted":
             operations.delete_lesson(make.author, third)
+        elif change == "reworked":  # out of the catalogue, the lesson hidden, back in
+            operations.unpublish_course(make.author, course)
+            operations.save_lesson(make.author, third.section, third, title_en=third.title_en,
+                                   credit_hours=1, required=True, is_published=False)
+            operations.publish_course(make.author, course)
         else:
             operations.save_lesson(make.author, third.section, third, title_en=third.title_en,
                                    credit_hours=1, required=change != "optional",
