@@ -34,6 +34,11 @@ def test_a_regional_admin_sees_hours_and_completion_everywhere(activity, make, l
     # Each chart twice: for wider screens and for phones (the CSS shows one of them).
     assert page.count("chart-wide") == page.count("chart-narrow") == 7
     assert page.count("<svg") == 14 and page.count("<table") >= 7
+    # Each table names what its rows are, and folds under its chart ("The numbers").
+    for heading in ("Month", "Training type", "Training institution", "Prefecture",
+                    "Target group", "Course"):
+        assert f'<th scope="col">{heading}</th>' in page
+    assert page.count('<details class="chart-data">') == 7
     assert "Lhasa Training Base" in page and "Shigatse Thangka School" in page
     assert "Rural and herder migrant workers" in page
     assert "50.0" in page  # one of two learners finished the Shigatse course

@@ -20,26 +20,30 @@ def dashboard() -> str:
     unit = _("h")
     sections = []
 
-    def add(key: str, title: str, rows: list, *, line: bool = False) -> None:
+    def add(key: str, title: str, heading: str, rows: list, *, line: bool = False) -> None:
         # The line chart's axis carries no unit: its title says what it counts.
         svg = (charts.responsive(charts.line_chart, rows, title=title, chart_id=f"chart-{key}")
                if line else charts.responsive(charts.bar_chart, rows, title=title, unit=unit,
                                               chart_id=f"chart-{key}"))
-        sections.append({"key": key, "title": title, "rows": rows, "svg": svg})
+        sections.append({"key": key, "title": title, "heading": heading, "rows": rows,
+                         "svg": svg})
 
-    add("month", _("Hours credited by month"), dashboards.hours_by_month(scope, now), line=True)
-    add("type", _("Hours by training type"), dashboards.hours_by_training_type(scope))
-    add("institution", _("Hours by training institution"),
+    add("month", _("Hours credited by month"), _("Month"), dashboards.hours_by_month(scope, now),
+        line=True)
+    add("type", _("Hours by training type"), _("Training type"),
+        dashboards.hours_by_training_type(scope))
+    add("institution", _("Hours by training institution"), _("Training institution"),
         dashboards.hours_by_institution(scope))
-    add("region", _("Hours by prefecture"), dashboards.hours_by_region(scope))
-    add("group", _("Hours by target group"), dashboards.hours_by_target_group(scope))
+    add("region", _("Hours by prefecture"), _("Prefecture"), dashboards.hours_by_region(scope))
+    add("group", _("Hours by target group"), _("Target group"),
+        dashboards.hours_by_target_group(scope))
     rates = []
-    for key, title, rows in (
-            ("course-rate", _("Completion rate by course"),
+    for key, title, heading, rows in (
+            ("course-rate", _("Completion rate by course"), _("Course"),
              dashboards.completion_by_course(scope)),
-            ("institution-rate", _("Completion rate by institution"),
+            ("institution-rate", _("Completion rate by institution"), _("Training institution"),
              dashboards.completion_by_institution(scope))):
-        rates.append({"key": key, "title": title, "rows": rows,
+        rates.append({"key": key, "title": title, "heading": heading, "rows": rows,
                       "svg": charts.responsive(charts.bar_chart,
                                                [(r.label, r.percent) for r in rows],
                                                title=title, unit="%", chart_id=f"chart-{key}")})
