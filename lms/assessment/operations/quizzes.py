@@ -41,7 +41,7 @@ from lms.assessment.permissions import can_grade_attempt, can_manage_bank
 from lms.assessment.questions import QUESTION_TYPES, qtype_of
 from lms.core.errors import UserError
 from lms.core.forms import typed_number
-from lms.courses.models import Course, Enrolment, Lesson
+from lms.courses.models import Course, Enrolment, Lesson, StudyClock
 from lms.courses.operations import complete_lesson, progress_for, study_clock
 from lms.extensions import db
 from lms.users.models import User
@@ -212,13 +212,12 @@ def _lock(attempt: Attempt) -> None:
     db.session.refresh(attempt, with_for_update=True)
 
 
-def note_study(attempt: Attempt, now: datetime) -> int:
+def note_study(attempt: Attempt, clock: StudyClock, now: datetime) -> int:
     """Credit the attempt the time since the learner's last sign of work, capped; returns it.
 
     The caller holds the learner's study clock (:func:`study_clock`, locked
     before the attempt, as every kind of study takes its locks) and the attempt.
     """
-    clock = study_clock(attempt.user_id)
     until = min(now, attempt.deadline_at) if attempt.deadline_at is not None else now
     anchors = [attempt.active_at or attempt.started_at]
     if clock.last_report_at is not None:
@@ -236,13 +235,13 @@ def note_study(attempt: Attempt, now: datetime) -> int:
 def save_answers(attempt: Attempt, form: MultiDict, *, now: datetime) -> int:
     """Store the posted answers of an open attempt; returns how many changed."""
     answers = read_answers(attempt, form)
-    study_clock(attempt.user_id)
+    clock = study_clock(attempt.user_id)
     _lock(attempt)
     if not attempt.is_open:
         raise UserError(_l("This attempt has been submitted; answers can no longer change."))
     if is_overdue(attempt, now):
         raise UserError(_l("Time is up: answers sent after the time limit are not counted."))
-    note_study(attempt, now)
+    note_study(attempt, clock, now)
     changed = 0
     for slot in attempt.slots:
         response = answers.get(slot.id)
@@ -256,7 +255,7 @@ def save_answers(attempt: Attempt, form: MultiDict, *, now: datetime) -> int:
 def submit_attempt(attempt: Attempt, *, now: datetime) -> bool:
     """Hand an attempt in and grade it. The conditional UPDATE is the guard: of two submits
     (a double click, two tabs) only one grades. Returns whether this call did."""
-    study_clock(attempt.user_id)  # first, as every kind of study locks it
+    clock = study_clock(attempt.user_id)  # first, as every kind of study locks it
     result = db.session.execute(
         update(Attempt).where(Attempt.id == attempt.id,
                               Attempt.state == AttemptState.IN_PROGRESS)
@@ -265,7 +264,7 @@ def submit_attempt(attempt: Attempt, *, now: datetime) -> bool:
     db.session.refresh(attempt)
     if result.rowcount != 1:
         return False
-    note_study(attempt, now)
+    note_study(attempt, clock, now)
     for slot in attempt.slots:
         qtype = qtype_of(slot.question)
         if not qtype.scored:

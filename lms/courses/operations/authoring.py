@@ -319,5 +319,5 @@ def delete_lesson(actor: User, lesson: Lesson) -> None:
     keep_publishable(course)
     if course.is_published:
         complete_courses_now_done(course)
-    if course.is_published:  # the catalogue (and its search index) loses the lesson
+        # The catalogue (and its search index) loses the lesson.
         signals.course_published.send(course, course=course)

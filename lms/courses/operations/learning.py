@@ -204,6 +204,11 @@ def _complete_course_if_done(enrolment: Enrolment, now: datetime) -> None:
         LessonProgress.enrolment_id == enrolment.id, LessonProgress.completed_at.is_not(None))))
     if not required or required - done:  # no required lesson: nothing says it is done
         return
+    _mark_complete(enrolment, now)
+
+
+def _mark_complete(enrolment: Enrolment, now: datetime) -> None:
+    """Complete the course for a learner found done; of two units of work, one sends."""
     result = db.session.execute(
         update(Enrolment).where(Enrolment.id == enrolment.id, Enrolment.completed_at.is_(None))
         .values(completed_at=now, status=EnrolmentStatus.COMPLETED)
@@ -231,7 +236,7 @@ def complete_courses_now_done(course: Course, now: datetime | None = None) -> in
         Enrolment.course_id == course.id, Enrolment.completed_at.is_(None),
         Enrolment.status == EnrolmentStatus.ACTIVE, Enrolment.id.in_(done_all))).all()
     for enrolment in waiting:
-        _complete_course_if_done(enrolment, now)
+        _mark_complete(enrolment, now)
     return len(waiting)
 
 
