@@ -9,13 +9,16 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, select
+from sqlalchemy.orm import defer
+from werkzeug.exceptions import Forbidden, NotFound
 
-from lms.core.i18n import labelled
+from lms.core.i18n import CONTENT_LANGS, labelled
 from lms.core.jobs import Job, JobState
 from lms.core.storage import storage
+from lms.courses import permissions as course_permissions
 from lms.courses.models import Course, Enrolment, Lesson
-from lms.courses.util import PROGRESS_COLUMNS
+from lms.courses.util import LESSON_BODIES_DEFERRED, PROGRESS_COLUMNS, outline
 from lms.extensions import db
 from lms.users.models import Role, User
 from lms.video.models import Video, VideoLesson, VideoOrigin, VideoState, WatchRecord
@@ -35,6 +38,61 @@ def probe_limits() -> ProbeLimits:
 def rendition_profiles() -> dict[str, RenditionProfile]:
     """The rendition ladder: the registry with ``VIDEO_RENDITIONS`` applied."""
     return build_profiles(current_app.config["VIDEO_RENDITIONS"])
+
+
+# --- a lesson's video and who may play it -------------------------------------------
+
+#: Texts a segment or a report never needs: left in the database.
+_LONG_TEXTS = (*LESSON_BODIES_DEFERRED,
+               *(defer(getattr(Course, f"summary_{lang}")) for lang in CONTENT_LANGS))
+
+
+@dataclass
+class LessonVideo:
+    """A video lesson, its ready video, and the user's place in the course."""
+
+    course: Course
+    lesson: Lesson
+    video: Video
+    enrolment: Enrolment | None
+
+
+def find_lesson_video(user: Any, course_id: int, lesson_id: int, *,
+                      learners_only: bool = False) -> LessonVideo:
+    """The video a lesson plays, for the course's enrolled learners and its staff.
+
+    Raises ``NotFound`` (no such lesson video, or one ``user`` may not know of) or
+    ``Forbidden`` (not enrolled, nor staff; or a lesson still locked to the learner).
+    Every segment and every watch report comes through here, the spooled ones when they
+    are folded, so course, lesson, video and enrolment are read in one query; the rules
+    are the courses' own.
+    """
+    row = db.session.execute(
+        select(Course, Lesson, Video, Enrolment)
+        .join(Lesson, Lesson.course_id == Course.id)
+        .join(VideoLesson, VideoLesson.lesson_id == Lesson.id)
+        .join(Video, Video.id == VideoLesson.video_id)
+        .outerjoin(Enrolment, and_(Enrolment.course_id == Course.id,
+                                   Enrolment.user_id == user.id))
+        .where(Course.id == course_id, Lesson.id == lesson_id)
+        .options(*_LONG_TEXTS)).first()
+    if row is None:
+        raise NotFound()
+    course, lesson, video, enrolment = row
+    if not course_permissions.can_view_course(user, course, enrolment):
+        raise NotFound()
+    enrolled = enrolment is not None and enrolment.is_active
+    staff = not learners_only and not enrolled and course_permissions.can_edit_course(
+        user, course)
+    if not (enrolled or staff):
+        raise Forbidden()
+    if not video.is_ready or not (lesson.is_published or staff):
+        raise NotFound()
+    if enrolled and course.sequential:
+        item = outline(course, enrolment).item(lesson.id)
+        if item is None or item.locked:
+            raise Forbidden()
+    return LessonVideo(course, lesson, video, enrolment if enrolled else None)
 
 
 # --- status -----------------------------------------------------------------------
