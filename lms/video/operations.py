@@ -43,7 +43,7 @@ from lms.video.models import (
 from lms.video.probe import ProbeResult, VideoRejected
 from lms.video.subtitles import SubtitleRejected, parse_subtitles
 from lms.video.transcode import TranscodeResult
-from lms.video.watch import WatchState, credit_report, is_complete
+from lms.video.watch import ReportRejected, WatchState, credit_report, is_complete, measure
 
 log = logging.getLogger(__name__)
 
@@ -294,6 +294,15 @@ class WatchReport:
     complete: bool
 
 
+@dataclass(frozen=True)
+class Heard:
+    """One report as the server heard it: the segments played, where the player was, when."""
+
+    segments: Any
+    position_s: float | None
+    at: datetime
+
+
 def record_watch(enrolment: Enrolment, lesson: Lesson, video: Video, segments: Any, *,
                  position_s: float | None = None, now: datetime | None = None) -> WatchReport:
     """Merge a player's report of played segments into the learner's record of the lesson.
@@ -303,27 +312,59 @@ def record_watch(enrolment: Enrolment, lesson: Lesson, video: Video, segments: A
     text being read) are merged one after the other: the same seconds count
     once, and time that passed counts once whatever was playing. The lesson
     completes when the unique watched seconds cover the threshold of the
-    video's duration.
+    video's duration. A refused report raises :class:`ReportRejected`.
     """
+    return _merge(enrolment, lesson, video, [(segments, position_s, now)], strict=True)
+
+
+def record_heard(enrolment: Enrolment, lesson: Lesson, video: Video,
+                 reports: list[Heard]) -> WatchReport:
+    """Merge reports taken in earlier (the spool's heartbeats), in the order they arrived,
+    each timed when it arrived; a refused one is skipped, the others count."""
+    return _merge(enrolment, lesson, video,
+                  [(r.segments, r.position_s, r.at) for r in sorted(reports, key=lambda r: r.at)],
+                  strict=False)
+
+
+def _merge(enrolment: Enrolment, lesson: Lesson, video: Video,
+           reports: list[tuple[Any, float | None, datetime | None]], *,
+           strict: bool) -> WatchReport:
     config = current_app.config
     duration = video.duration_s or 0.0
     if not video.is_ready or duration <= 0:
         raise UserError(_l("This video cannot be played yet."))
     clock = course_operations.study_clock(enrolment.user_id)
-    # Read once the clock is ours: a report that waited for the lock behind another tab's
-    # is timed after it, not before (which would count it as overtaken).
-    now = now or utcnow()
     record = _locked_record(enrolment.user_id, lesson.id, video.id)
     state = WatchState(intervals=WatchState.from_dict(record.state or {}).intervals,
                        last_report_at=clock.last_report_at, carry_s=clock.carry_s)
-    outcome = credit_report(state, segments, now=now.timestamp(), duration=duration,
-                            tolerance_s=config["VIDEO_WATCH_TOLERANCE_S"])
-    clock.last_report_at, clock.carry_s = outcome.state.last_report_at, outcome.state.carry_s
-    record.state = {"intervals": [list(i) for i in outcome.state.intervals]}
-    record.watched_s = outcome.total_s
-    if isinstance(position_s, int | float) and math.isfinite(position_s):
-        record.position_s = min(max(float(position_s), 0.0), duration)
-    record.updated_at = now
+    credited, latest = 0.0, None
+    for segments, position_s, at in reports:
+        # Read once the clock is ours: a report that waited for the lock behind another
+        # tab's is timed after it, not before (which would count it as overtaken).
+        now = at or utcnow()
+        try:
+            outcome = credit_report(state, segments, now=now.timestamp(), duration=duration,
+                                    tolerance_s=config["VIDEO_WATCH_TOLERANCE_S"])
+        except ReportRejected:
+            if strict:
+                raise
+            continue
+        overtaken = state.last_report_at is not None and now.timestamp() < state.last_report_at
+        state, credited, latest = outcome.state, credited + outcome.credited_s, now
+        if overtaken:  # a later report already placed the player and moved the clock
+            continue
+        if isinstance(position_s, int | float) and math.isfinite(position_s):
+            record.position_s = min(max(float(position_s), 0.0), duration)
+        record.updated_at = now
+    total = measure(state.intervals)
+    if latest is None:  # every report refused: nothing moves
+        return WatchReport(0.0, total, util.watched_percent(total, video),
+                           course_operations.progress_for(enrolment, lesson).completed_at
+                           is not None)
+    now = latest
+    clock.last_report_at, clock.carry_s = state.last_report_at, state.carry_s
+    record.state = {"intervals": [list(i) for i in state.intervals]}
+    record.watched_s = total
     progress = course_operations.progress_for(enrolment, lesson)
     if course_operations.activity_is_stale(enrolment, now):
         course_operations.touch(enrolment, now)
@@ -337,14 +378,12 @@ def record_watch(enrolment: Enrolment, lesson: Lesson, video: Video, segments: A
         progress.verified_seconds = max(progress.verified_seconds, lesson_s)
     db.session.flush()
     threshold = config["VIDEO_COMPLETION_THRESHOLD"]
-    if progress.completed_at is None and is_complete(outcome.state, duration, threshold):
+    if progress.completed_at is None and is_complete(state, duration, threshold):
         course_operations.complete_lesson(
             progress, verified_seconds=max(progress.verified_seconds, lesson_s), now=now,
-            evidence={"video": video.id, "watched_s": round(outcome.total_s, 1),
-                      "intervals": [[round(s, 2), round(e, 2)]
-                                    for s, e in outcome.state.intervals]})
-    return WatchReport(outcome.credited_s, outcome.total_s,
-                       util.watched_percent(outcome.total_s, video),
+            evidence={"video": video.id, "watched_s": round(total, 1),
+                      "intervals": [[round(s, 2), round(e, 2)] for s, e in state.intervals]})
+    return WatchReport(credited, total, util.watched_percent(total, video),
                        progress.completed_at is not None)
 
 
