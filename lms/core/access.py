@@ -1,7 +1,7 @@
 """Route-level access rules: every view declares who may reach it.
 
-A view is decorated with exactly one of ``public``, ``login_required`` or
-``roles_required(...)``. A request to a view that declares nothing is refused
+A view is decorated with exactly one of ``public``, ``login_required``,
+``roles_required(...)`` or ``pass_required``. A request to a view that declares nothing is refused
 (fail closed), and a test walks the URL map so such a view never ships.
 Per-object checks (may *this* instructor edit *this* course?) live in each
 domain's ``permissions.py`` and are called by its loaders and operations.
@@ -31,6 +31,13 @@ def _mark(view: F, rule: str) -> F:
 def public(view: F) -> F:
     """Anyone, signed in or not, may open this view."""
     return _mark(view, "public")
+
+
+def pass_required(view: F) -> F:
+    """Anyone presenting a pass the view checks itself: a signed token a page handed to a
+    signed-in user, bound to them and to what it lets them do (the watch heartbeat).
+    The pass stands in for both the session and the form token."""
+    return _mark(view, "pass")
 
 
 def login_required(view: F) -> F:

@@ -110,6 +110,22 @@ class JobType:
 
 JOB_TYPES: dict[str, JobType] = {}
 
+#: Work every consumer does once a minute after the sweep, by name; domains register it
+#: here (``lms.video.tasks`` folds the watch heartbeats). Each is run in the app context
+#: and must be harmless to run twice at once.
+EVERY_MINUTE: dict[str, Callable[[], Any]] = {}
+
+
+def run_every_minute() -> None:
+    """The sweep, then each registered piece of minutely work; one failing stops no other."""
+    sweep()
+    for name, work in EVERY_MINUTE.items():
+        try:
+            work()
+        except Exception:
+            db.session.rollback()
+            log.exception("minutely work %s failed", name)
+
 
 def job(name: str, *, lease_seconds: int | None = None,
         max_attempts: int | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

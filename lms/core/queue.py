@@ -1,8 +1,9 @@
 """The job queue: Huey on SQLite by default or on Redis, its one task, the sweeper, consumers.
 
 Huey only rings the doorbell (see lms.core.jobs): every message is a job id,
-and the one registered task runs that job's row. The sweeper runs every
-minute on every consumer; sweeping twice is harmless.
+and the one registered task runs that job's row. The sweeper, and the minutely
+work the domains register (``jobs.EVERY_MINUTE``), run every minute on every
+consumer; running them twice is harmless.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from huey.consumer import Consumer
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from lms.core.jobs import _after_commit, _after_rollback, run_job, sweep
+from lms.core.jobs import _after_commit, _after_rollback, run_every_minute, run_job
 
 
 def make_huey(app: Flask) -> Huey:
@@ -43,7 +44,7 @@ def init_app(app: Flask) -> None:
 
     def sweep_task() -> None:
         with app.app_context():
-            sweep()
+            run_every_minute()
 
     app.extensions["lms_huey"] = huey
     app.extensions["lms_run_job_task"] = huey.task(name="lms.run_job")(run_job_task)

@@ -36,3 +36,5 @@ bp.add_url_rule("/courses/<int:course_id>/lessons/<int:lesson_id>/video/subtitle
 # Watch reports.
 bp.add_url_rule("/courses/<int:course_id>/lessons/<int:lesson_id>/video/watch", "watch",
                 watch.report, methods=["POST"])
+bp.add_url_rule("/courses/<int:course_id>/lessons/<int:lesson_id>/video/heartbeat", "heartbeat",
+                watch.heartbeat, methods=["POST"])

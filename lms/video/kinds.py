@@ -3,7 +3,7 @@ complete when the learner has really watched enough of it."""
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, url_for
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
@@ -11,6 +11,7 @@ from lms.courses.kinds import LessonKind, register_kind
 from lms.courses.models import Lesson
 from lms.video import util
 from lms.video.models import VideoState
+from lms.video.spool import sign_pass
 
 
 @register_kind
@@ -29,10 +30,13 @@ class VideoKind(LessonKind):
 
     def on_view(self, lesson, enrolment, progress, now):
         video = util.video_of(lesson)
-        record = None
+        record = heartbeat = None
         if video is not None and enrolment is not None:
             record = util.watch_record(enrolment.user, lesson, video)
-        return {"video": video, "record": record,
+            heartbeat = {"url": url_for("video.heartbeat", course_id=lesson.course_id,
+                                        lesson_id=lesson.id),
+                         "pass": sign_pass(enrolment.user, lesson.course_id, lesson.id, video.id)}
+        return {"video": video, "record": record, "heartbeat": heartbeat,
                 "watched": util.watched_percent(record.watched_s, video) if record else 0}
 
     def publish_problems(self, lesson: Lesson) -> list[str]:

@@ -9,20 +9,29 @@ so the sweeper's re-run starts cleanly from the beginning.
 
 from __future__ import annotations
 
+import json
+import logging
 from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
+from werkzeug.exceptions import HTTPException
 
-from lms.core.jobs import Job, JobContext, JobFailed, job
+from lms.core.errors import UserError
+from lms.core.jobs import EVERY_MINUTE, Job, JobContext, JobFailed, job
 from lms.core.storage import storage
 from lms.extensions import db
+from lms.users.models import User
 from lms.video import operations, util
 from lms.video.models import Video, VideoState
 from lms.video.probe import VideoRejected, probe_video
+from lms.video.spool import SpooledReport, spool_of
 from lms.video.transcode import TranscodeFailed, transcode
+
+log = logging.getLogger(__name__)
 
 # A video is known by its id and its renditions key together: the row may be deleted while
 # its job runs (a learner removes the evidence it was made of), and SQLite hands a deleted
@@ -91,3 +100,58 @@ def transcode_video(ctx: JobContext, video_id: int) -> dict[str, Any]:
         return {"state": "deleted"}
     operations.mark_ready(current, probe, result)
     return {"state": "ready", "rungs": [r.key for r in result.rungs]}
+
+
+# --- the heartbeat spool -----------------------------------------------------------------
+
+def _segments(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None  # refused as malformed when credited, like a direct report's
+
+
+def _fold(key: tuple[int, int, int, int, int], reports: list[SpooledReport]) -> None:
+    """Credit one learner's heartbeats on one lesson's video, checked as a direct report is:
+    the learner still signed in as they were, enrolled, the lesson open to them."""
+    user_id, session_version, course_id, lesson_id, video_id = key
+    user = db.session.get(User, user_id)
+    if user is None or not user.is_active or user.session_version != session_version:
+        return  # signed out everywhere, or switched off, since the page was opened
+    found = util.find_lesson_video(user, course_id, lesson_id, learners_only=True)
+    if found.video.id != video_id or found.enrolment is None:
+        return  # the lesson plays another video now
+    operations.record_heard(found.enrolment, found.lesson, found.video, [
+        operations.Heard(_segments(r.segments), r.position_s,
+                         datetime.fromtimestamp(r.received_at, UTC)) for r in reports])
+
+
+def fold_spool() -> int:
+    """Fold every waiting heartbeat into the watch records; returns how many were read.
+
+    One transaction per learner and lesson: what one report cannot be credited for
+    (the learner withdrew, the lesson was hidden) costs nothing to the others. A batch
+    is dropped only after all of it is committed; were the worker to stop half-way,
+    folding it again credits nothing twice (seconds merge into the same intervals, and a
+    report older than the clock is an overtaken one).
+    """
+    spool = spool_of(current_app)
+    with spool.taken() as batches:
+        groups: dict[tuple[int, int, int, int, int], list[SpooledReport]] = {}
+        for _batch, reports in batches:
+            for r in reports:
+                key = (r.user_id, r.session_version, r.course_id, r.lesson_id, r.video_id)
+                groups.setdefault(key, []).append(r)
+        for key in sorted(groups):
+            try:
+                _fold(key, groups[key])
+                db.session.commit()
+            except (HTTPException, UserError):
+                db.session.rollback()  # no longer the learner's to watch: nothing counts
+            except Exception:
+                db.session.rollback()
+                log.exception("could not fold the heartbeats of %s", key)
+        return sum(len(reports) for reports in groups.values())
+
+
+EVERY_MINUTE["video.fold_spool"] = fold_spool

@@ -11,6 +11,8 @@ from sqlalchemy import select
 
 from lms.extensions import db
 from lms.video.models import Video, VideoState, WatchRecord
+from lms.video.spool import spool_of
+from lms.video.tasks import fold_spool
 from tests.e2e.conftest import log_in
 from tests.factories import PASSWORD
 
@@ -43,13 +45,22 @@ def watched_seconds(user_id: int) -> float:
     return record.watched_s if record else 0.0
 
 
-def play_and_watch_the_share_rise(page, learner_id: int) -> None:
+def play_and_watch_the_share_rise(page, learner_id: int, app=None) -> None:
+    """Play, pause, and see the verified share rise; given the live ``app``, also wait for a
+    heartbeat while playing and find it in the app's spool."""
     status = page.locator("[data-watch-status]")
     assert status.inner_text() == "Watched: 0%"
     with page.expect_response(re.compile(r"/video/watch$")) as first:
         page.evaluate("() => { const v = document.querySelector('video'); v.muted = true;"
                       " return v.play(); }")
     assert first.value.status == 200
+    if app is not None:
+        with page.expect_response(re.compile(r"/video/heartbeat$"), timeout=20_000) as beat:
+            pass
+        assert beat.value.status == 202
+        with app.app_context():
+            assert spool_of(app).pending() >= 1
+            assert fold_spool() >= 1
     page.wait_for_function("() => document.querySelector('video').currentTime > 3",
                            timeout=20_000)
     with page.expect_response(re.compile(r"/video/watch$")) as paused:
@@ -96,7 +107,7 @@ def test_instructor_uploads_a_video_and_a_learner_watches_it(new_page, committed
     player = student.locator("figure[data-player]")
     assert player.get_attribute("data-engine") in ("native", "hls.js")
     assert student.locator("label.quality").is_visible()
-    play_and_watch_the_share_rise(student, learner.id)
+    play_and_watch_the_share_rise(student, learner.id, live_app)
 
     # A browser without HLS of its own: the vendored hls.js plays the same ladder.
     other = committed_make.learner()

@@ -20,7 +20,7 @@ from lms.courses.controllers.loaders import load_editable_lesson
 from lms.extensions import db
 from lms.uploads import operations as uploads
 from lms.users.models import STAFF_ROLES, Role, User
-from lms.video import operations, permissions, util
+from lms.video import operations, permissions, spool, util
 from lms.video.controllers.loaders import load_video
 from lms.video.controllers.playback import serve, serve_subtitle
 from lms.video.forms import AttachForm, RenameForm, SubtitleForm, UploadForm
@@ -201,6 +201,8 @@ def _library_panel(user: User) -> dict | None:
 
 
 def install(state: BlueprintSetupState) -> None:
-    """Template helpers for the video lesson editor (included in the courses' lesson form)."""
+    """Template helpers for the video lesson editor (included in the courses' lesson form),
+    and the spool that takes watch heartbeats in."""
+    spool.init_app(state.app)
     state.app.jinja_env.globals.update(lesson_video=util.video_of,
                                        video_choices=util.choices_for_course)

@@ -1,0 +1,340 @@
+"""Heartbeats: taken in with the page's watch pass and no database, folded in by the worker
+with the rules of a direct report, timed when they arrived."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from lms.core import jobs
+from lms.core.db import utcnow
+from lms.courses import operations as course_ops
+from lms.courses.models import LessonProgress
+from lms.extensions import db as database
+from lms.video.models import WatchRecord
+from lms.video.spool import (
+    MAX_REPORT_BYTES,
+    PASS_LIFETIME_S,
+    FileSpool,
+    RedisSpool,
+    SpooledReport,
+    read_pass,
+    spool_of,
+)
+from lms.video.tasks import fold_spool
+
+TOLERANCE = 10.0  # the default VIDEO_WATCH_TOLERANCE_S
+
+
+class Clock:
+    """The server's clock for direct reports and heartbeats alike, moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = utcnow()
+
+    def __call__(self):
+        return self.now
+
+    def epoch(self) -> float:
+        return self.now.timestamp()
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    clock = Clock()
+    monkeypatch.setattr("lms.video.operations.utcnow", clock)
+    monkeypatch.setattr("lms.video.controllers.watch._now", clock.epoch)
+    return clock
+
+
+@pytest.fixture
+def spool(app, tmp_path):
+    """A spool of this test's own (the instance directory is shared by the session's tests)."""
+    spool = FileSpool(app, tmp_path / "spool")
+    app.extensions["lms_watch_spool"] = spool
+    return spool
+
+
+@pytest.fixture
+def player(make, login_as, client, spool):
+    """A learner enrolled in a ten-minute video lesson, their page's pass, and two ways to
+    report: ``beat`` (the heartbeat, no cookie) and ``report`` (signed in, with the token)."""
+    video = make.video(duration=600.0)
+    course, lesson = make.video_course(video=video)
+    learner = make.learner()
+    make.enrolment(learner, course)
+    signed_in = login_as(learner)
+    page = signed_in.get(f"/courses/{course.id}/lessons/{lesson.id}").get_data(as_text=True)
+    found = re.search(r'data-heartbeat="([^"]+)" data-pass="([^"]+)"', page)
+    assert found, "the lesson page hands the player a heartbeat address and a pass"
+    url, watch_pass = found.groups()
+    anonymous = client.application.test_client()
+
+    def beat(segments, position=None, *, token=None, at=url):
+        data = {"pass": watch_pass if token is None else token,
+                "segments": json.dumps(segments)}
+        if position is not None:
+            data["position"] = str(position)
+        return anonymous.post(at, data=data, csrf=False)
+
+    def report(segments, position=None):
+        body = {"segments": segments}
+        if position is not None:
+            body["position"] = position
+        return signed_in.post(f"/courses/{course.id}/lessons/{lesson.id}/video/watch",
+                              json=body)
+
+    class Player:
+        pass
+
+    p = Player()
+    p.course, p.lesson, p.video, p.learner, p.url, p.pass_ = (course, lesson, video, learner,
+                                                              url, watch_pass)
+    p.beat, p.report = beat, report
+    return p
+
+
+def record_of(p) -> WatchRecord | None:
+    database.session.expire_all()
+    return database.session.scalar(select(WatchRecord).where(
+        WatchRecord.user_id == p.learner.id, WatchRecord.video_id == p.video.id))
+
+
+def test_a_heartbeat_is_spooled_without_touching_the_record_then_folded(clock, player, spool):
+    player.report([])  # playing starts: the clock starts
+    clock.advance(10)
+    response = player.beat([[0, 10]], position=10)
+    assert response.status_code == 202 and response.json == {"queued": True}
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "Set-Cookie" not in response.headers
+    assert spool.pending() == 1
+    assert record_of(player).watched_s == 0  # not yet folded
+    assert fold_spool() == 1
+    record = record_of(player)
+    assert record.watched_s == 10 and record.position_s == 10
+    assert spool.pending() == 0
+
+
+def test_the_wall_clock_at_arrival_caps_a_heartbeat(clock, player):
+    player.report([[0, 1]])
+    clock.advance(10)
+    player.beat([[0, 600]], position=600)
+    clock.advance(500)  # folded long after: the time it arrived is what counts
+    fold_spool()
+    assert record_of(player).watched_s <= 1 + 10 + TOLERANCE
+
+
+def test_steady_heartbeats_credit_what_was_played(clock, player):
+    player.report([])
+    for second in range(10, 121, 10):
+        clock.advance(10)
+        assert player.beat([[0, second]], position=second).status_code == 202
+    assert fold_spool() == 12
+    assert record_of(player).watched_s == 120
+
+
+def test_heartbeats_folded_after_a_later_direct_report_credit_nothing_twice(clock, player):
+    player.report([])
+    clock.advance(10)
+    player.beat([[0, 10]], position=10)
+    clock.advance(10)
+    player.beat([[0, 20]], position=20)
+    clock.advance(5)
+    paused = player.report([[0, 25]], position=25)  # the pause: merged at once
+    assert paused.json["watched_s"] == 25
+    fold_spool()  # the two heartbeats it overtook
+    record = record_of(player)
+    assert record.watched_s == 25
+    assert record.position_s == 25  # not moved back to where an older heartbeat was
+
+
+def test_folding_the_same_batch_twice_credits_it_once(clock, player, spool):
+    player.report([])
+    clock.advance(10)
+    player.beat([[0, 10]])
+    spool.seal()
+    (batch,) = list(spool.batches())
+    lines = batch.read_bytes()
+    fold_spool()
+    batch.write_bytes(lines)  # as if the worker stopped before dropping the batch
+    fold_spool()
+    assert record_of(player).watched_s == 10
+
+
+def test_heartbeats_complete_the_lesson_once(clock, make, login_as, client, spool):
+    video = make.video(duration=40.0)
+    course, lesson = make.video_course(video=video)
+    learner = make.learner()
+    make.enrolment(learner, course)
+    signed_in = login_as(learner)
+    page = signed_in.get(f"/courses/{course.id}/lessons/{lesson.id}").get_data(as_text=True)
+    url, watch_pass = re.search(r'data-heartbeat="([^"]+)" data-pass="([^"]+)"', page).groups()
+    signed_in.post(f"/courses/{course.id}/lessons/{lesson.id}/video/watch", json={"segments": []})
+    anonymous = client.application.test_client()
+    for second in (10, 20, 30, 40):
+        clock.advance(10)
+        anonymous.post(url, data={"pass": watch_pass, "segments": json.dumps([[0, second]])},
+                       csrf=False)
+    fold_spool()
+    database.session.expire_all()
+    progress = database.session.scalar(select(LessonProgress).where(
+        LessonProgress.lesson_id == lesson.id))
+    assert progress.completed_at is not None
+    assert progress.verified_seconds == 40
+    assert progress.evidence["watched_s"] == 40
+
+
+@pytest.mark.parametrize("tamper", ["forged", "other_lesson", "other_user", "expired", "empty"])
+def test_a_heartbeat_without_a_good_pass_is_refused_and_not_spooled(clock, player, spool, tamper):
+    payload, _, mac = player.pass_.rpartition(".")
+    user, version, course, lesson, video, expires = payload.split(".")
+    token, url = player.pass_, player.url
+    if tamper == "forged":
+        token = f"{payload}.{'A' * len(mac)}"
+    elif tamper == "other_lesson":
+        url = url.replace(f"/lessons/{lesson}/", f"/lessons/{int(lesson) + 1}/")
+    elif tamper == "other_user":
+        token = f"{int(user) + 1}.{version}.{course}.{lesson}.{video}.{expires}.{mac}"
+    elif tamper == "expired":
+        clock.advance(PASS_LIFETIME_S + 60)
+    else:
+        token = ""
+    response = player.beat([[0, 10]], token=token, at=url)
+    assert response.status_code == 403
+    assert "reload" in response.json["error"]
+    assert spool.pending() == 0
+
+
+def test_a_learner_who_withdrew_or_signed_out_everywhere_earns_nothing_from_the_spool(
+        clock, player, make):
+    player.report([])
+    clock.advance(10)
+    player.beat([[0, 10]])
+    course_ops.withdraw(player.learner, player.course)
+    database.session.commit()
+    fold_spool()
+    assert record_of(player).watched_s == 0
+
+
+def test_a_pass_from_before_signing_out_everywhere_no_longer_counts(clock, player):
+    player.report([])
+    clock.advance(10)
+    player.beat([[0, 10]])
+    player.learner.session_version += 1  # what "sign out everywhere" and a new password do
+    database.session.commit()
+    fold_spool()
+    assert record_of(player).watched_s == 0
+
+
+def test_heartbeats_in_quick_succession_are_taken_once(clock, player, spool):
+    player.report([])
+    clock.advance(10)
+    assert player.beat([[0, 10]]).status_code == 202
+    clock.advance(0.5)
+    assert player.beat([[0, 10.5]]).status_code == 429
+    assert spool.pending() == 1
+
+
+def test_an_oversized_heartbeat_is_refused(clock, player, spool):
+    response = player.beat([[n, n + 0.5] for n in range(0, MAX_REPORT_BYTES, 1)])
+    assert response.status_code == 413
+    assert spool.pending() == 0
+
+
+def test_a_malformed_heartbeat_is_skipped_and_the_others_count(clock, player, spool):
+    player.report([])
+    clock.advance(10)
+    player.beat("not a list of segments")
+    clock.advance(10)
+    player.beat([[0, 20]])
+    fold_spool()
+    assert record_of(player).watched_s == 20
+
+
+def test_the_minutely_work_folds_the_spool(clock, player, spool):
+    assert jobs.EVERY_MINUTE["video.fold_spool"] is fold_spool
+    player.report([])
+    clock.advance(10)
+    player.beat([[0, 10]])
+    jobs.run_every_minute()
+    assert record_of(player).watched_s == 10
+
+
+def test_staff_previewing_the_lesson_get_no_pass(make, login_as):
+    video = make.video(duration=60.0)
+    course, lesson = make.video_course(video=video)
+    instructor = login_as(make.instructor(institution=course.institution))
+    page = instructor.get(f"/courses/{course.id}/lessons/{lesson.id}").get_data(as_text=True)
+    assert "data-pass" not in page
+
+
+def test_a_pass_reads_back_what_was_signed_and_nothing_else(app, player, spool):
+    found = read_pass(player.pass_, spool.key)
+    assert (found.user_id, found.course_id, found.lesson_id, found.video_id) == (
+        player.learner.id, player.course.id, player.lesson.id, player.video.id)
+    assert read_pass(player.pass_ + "x", spool.key) is None
+    assert read_pass("1.2.3", spool.key) is None
+    assert read_pass(player.pass_, b"another key" * 3) is None
+
+
+def test_appends_racing_a_seal_lose_no_line(app, tmp_path):
+    spool = FileSpool(app, tmp_path / "race")
+    report = SpooledReport(1, 1, 2, 3, 4, "[[0, 1]]", 1.0, 1e9)
+    stop = threading.Event()
+    written = []
+
+    def writer():
+        n = 0
+        while not stop.is_set() and n < 3000:
+            spool.append(report)
+            n += 1
+        written.append(n)
+
+    threads = [threading.Thread(target=writer) for _ in range(4)]
+    for t in threads:
+        t.start()
+    seen = 0
+    while any(t.is_alive() for t in threads):
+        with spool.taken() as batches:
+            seen += sum(len(reports) for _, reports in batches)
+    stop.set()
+    with spool.taken() as batches:
+        seen += sum(len(reports) for _, reports in batches)
+    assert seen == sum(written) == 12000
+
+
+def test_the_redis_spool_seals_reads_and_drops_batches(app, redis_url):
+    import redis
+
+    app.config["QUEUE_NAME"] = f"test-spool-{utcnow().timestamp()}"
+    spool = RedisSpool(app, redis_url)
+    try:
+        report = SpooledReport(1, 1, 2, 3, 4, "[[0, 1]]", None, 1e9)
+        spool.append(report)
+        spool.append(report)
+        assert spool.pending() == 2
+        with spool.taken() as batches:
+            assert [reports for _, reports in batches] == [[report, report]]
+        assert spool.pending() == 0
+        with spool.taken() as batches:  # nothing appended: nothing to seal
+            assert batches == []
+    finally:
+        client = redis.Redis.from_url(redis_url)
+        for key in client.scan_iter(match=f"{spool.prefix}:*"):
+            client.delete(key)
+
+
+def test_the_app_spools_to_redis_when_it_has_one(base_config, redis_url, tmp_path):
+    from lms import create_app
+
+    app = create_app({**base_config, "REDIS_URL": redis_url,
+                      "SEARCH_INDEX_PATH": str(tmp_path / "search")})
+    assert isinstance(spool_of(app), RedisSpool)
