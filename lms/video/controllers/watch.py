@@ -74,6 +74,7 @@ _NO_STORE = {"Cache-Control": "no-store"}
 def heartbeat(course_id: int, lesson_id: int) -> tuple[dict, int, dict]:
     """Take a heartbeat in: check the pass, stamp the time, append to the spool. No session,
     no database: the rules are applied when the worker folds it."""
+    request.max_content_length = MAX_REPORT_BYTES  # a body sent in chunks, too
     if (request.content_length or 0) > MAX_REPORT_BYTES:
         return {"error": gettext("This report is too large.")}, 413, _NO_STORE
     spool = spool_of(current_app)
