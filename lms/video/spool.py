@@ -12,7 +12,9 @@ records every minute with the same rules as a direct report
 again then.
 
 Reports the learner causes (pause, end, leaving the page) still go the direct
-way and answer with the verified status at once. A spooled report folded
+way and answer with the verified status at once; a heartbeat answers with the
+status the last fold or direct report verified (kept beside the spool), so the
+learner's watched share still rises while they play. A spooled report folded
 after a later direct one is an overtaken report: it credits nothing, and
 loses nothing, since the later report carried the same segments and the time
 that passed.
@@ -166,6 +168,16 @@ class Spool(ABC):
     def done(self, batch: Any) -> None:
         """Drop a folded batch."""
 
+    @abstractmethod
+    def note_status(self, user_id: int, lesson_id: int, video_id: int, percent: int,
+                    complete: bool) -> None:
+        """Remember the verified share of a video a learner has watched, for heartbeats to
+        answer with (set when a report is merged or heartbeats are folded)."""
+
+    @abstractmethod
+    def status(self, user_id: int, lesson_id: int, video_id: int) -> dict[str, Any] | None:
+        """The last share noted for a learner's video: ``{"percent": .., "complete": ..}``."""
+
     def pending(self) -> int:
         """How many heartbeats wait (for the status page and tests)."""
         return sum(len(self.read(batch)) for batch in self.batches()) + self._current()
@@ -185,6 +197,18 @@ class Spool(ABC):
     @abstractmethod
     def seal(self) -> None:
         """Close the batch being appended to, so folding reads only finished batches."""
+
+
+def _status_text(percent: int, complete: bool) -> str:
+    return f"{int(percent)} {int(bool(complete))}"
+
+
+def _status_of(text: str | bytes | None) -> dict[str, Any] | None:
+    try:
+        percent, complete = (text.decode() if isinstance(text, bytes) else text or "").split()
+        return {"percent": int(percent), "complete": complete == "1"}
+    except ValueError:
+        return None
 
 
 class FileSpool(Spool):
@@ -247,6 +271,23 @@ class FileSpool(Spool):
         except FileNotFoundError:
             return 0
 
+    def _status_path(self, user_id: int, lesson_id: int, video_id: int) -> Path:
+        return self.directory / "status" / f"{user_id}-{lesson_id}-{video_id}"
+
+    def note_status(self, user_id: int, lesson_id: int, video_id: int, percent: int,
+                    complete: bool) -> None:
+        path = self._status_path(user_id, lesson_id, video_id)
+        path.parent.mkdir(exist_ok=True)
+        partial = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
+        partial.write_text(_status_text(percent, complete))
+        os.replace(partial, path)  # a reader sees the old status or the new, never half
+
+    def status(self, user_id: int, lesson_id: int, video_id: int) -> dict[str, Any] | None:
+        try:
+            return _status_of(self._status_path(user_id, lesson_id, video_id).read_text())
+        except FileNotFoundError:
+            return None
+
 
 class RedisSpool(Spool):
     """A Redis list; sealing renames it to a batch key of its own (atomic in Redis)."""
@@ -281,6 +322,15 @@ class RedisSpool(Spool):
 
     def _current(self) -> int:
         return int(self.redis.llen(self.current))
+
+    def note_status(self, user_id: int, lesson_id: int, video_id: int, percent: int,
+                    complete: bool) -> None:
+        self.redis.hset(f"{self.prefix}:status", f"{user_id}-{lesson_id}-{video_id}",
+                        _status_text(percent, complete))
+
+    def status(self, user_id: int, lesson_id: int, video_id: int) -> dict[str, Any] | None:
+        return _status_of(self.redis.hget(f"{self.prefix}:status",
+                                          f"{user_id}-{lesson_id}-{video_id}"))
 
 
 def init_app(app: Flask) -> None:

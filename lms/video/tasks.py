@@ -111,17 +111,18 @@ def _segments(text: str) -> Any:
         return None  # refused as malformed when credited, like a direct report's
 
 
-def _fold(key: tuple[int, int, int, int, int], reports: list[SpooledReport]) -> None:
+def _fold(key: tuple[int, int, int, int, int], reports: list[SpooledReport]
+          ) -> operations.WatchReport | None:
     """Credit one learner's heartbeats on one lesson's video, checked as a direct report is:
     the learner still signed in as they were, enrolled, the lesson open to them."""
     user_id, session_version, course_id, lesson_id, video_id = key
     user = db.session.get(User, user_id)
     if user is None or not user.is_active or user.session_version != session_version:
-        return  # signed out everywhere, or switched off, since the page was opened
+        return None  # signed out everywhere, or switched off, since the page was opened
     found = util.find_lesson_video(user, course_id, lesson_id, learners_only=True)
     if found.video.id != video_id or found.enrolment is None:
-        return  # the lesson plays another video now
-    operations.record_heard(found.enrolment, found.lesson, found.video, [
+        return None  # the lesson plays another video now
+    return operations.record_heard(found.enrolment, found.lesson, found.video, [
         operations.Heard(_segments(r.segments), r.position_s,
                          datetime.fromtimestamp(r.received_at, UTC)) for r in reports])
 
@@ -144,8 +145,12 @@ def fold_spool() -> int:
                 groups.setdefault(key, []).append(r)
         for key in sorted(groups):
             try:
-                _fold(key, groups[key])
+                folded = _fold(key, groups[key])
                 db.session.commit()
+                if folded is not None:
+                    user_id, _, _, lesson_id, video_id = key
+                    spool.note_status(user_id, lesson_id, video_id, folded.percent,
+                                      folded.complete)
             except (HTTPException, UserError):
                 db.session.rollback()  # no longer the learner's to watch: nothing counts
             except Exception:

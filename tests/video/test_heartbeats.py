@@ -63,6 +63,11 @@ def spool(app, tmp_path):
     return spool
 
 
+@pytest.fixture(autouse=True)
+def _own_spool(spool):
+    """Every test here, the player's included, uses a spool of its own."""
+
+
 @pytest.fixture
 def player(make, login_as, client, spool):
     """A learner enrolled in a ten-minute video lesson, their page's pass, and two ways to
@@ -112,7 +117,7 @@ def test_a_heartbeat_is_spooled_without_touching_the_record_then_folded(clock, p
     player.report([])  # playing starts: the clock starts
     clock.advance(10)
     response = player.beat([[0, 10]], position=10)
-    assert response.status_code == 202 and response.json == {"queued": True}
+    assert response.status_code == 202 and response.json["queued"] is True
     assert response.headers["Cache-Control"] == "no-store"
     assert "Set-Cookie" not in response.headers
     assert spool.pending() == 1
@@ -121,6 +126,22 @@ def test_a_heartbeat_is_spooled_without_touching_the_record_then_folded(clock, p
     record = record_of(player)
     assert record.watched_s == 10 and record.position_s == 10
     assert spool.pending() == 0
+
+
+def test_a_heartbeat_answers_with_the_share_verified_last(clock, player):
+    player.report([])
+    clock.advance(10)
+    first = player.beat([[0, 10]])
+    assert first.json == {"queued": True, "percent": 0, "complete": False}  # the play report's
+    clock.advance(20)
+    player.beat([[0, 30]])
+    fold_spool()
+    clock.advance(10)
+    assert player.beat([[0, 40]]).json == {"queued": True, "percent": 5, "complete": False}
+    clock.advance(5)
+    player.report([[0, 45]])  # a pause: merged at once, and noted for the next heartbeat
+    clock.advance(10)
+    assert player.beat([[0, 45]]).json["percent"] == 7
 
 
 def test_the_wall_clock_at_arrival_caps_a_heartbeat(clock, player):
@@ -318,6 +339,9 @@ def test_the_redis_spool_seals_reads_and_drops_batches(app, redis_url):
     spool = RedisSpool(app, redis_url)
     try:
         report = SpooledReport(1, 1, 2, 3, 4, "[[0, 1]]", None, 1e9)
+        assert spool.status(1, 3, 4) is None
+        spool.note_status(1, 3, 4, 42, False)
+        assert spool.status(1, 3, 4) == {"percent": 42, "complete": False}
         spool.append(report)
         spool.append(report)
         assert spool.pending() == 2

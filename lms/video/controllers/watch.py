@@ -56,6 +56,8 @@ def report(course_id: int, lesson_id: int) -> tuple[dict, int]:
         db.session.rollback()
         return {"error": str(getattr(err, "reason", None) or err.message)}, 400
     db.session.commit()
+    spool_of(current_app).note_status(found.enrolment.user_id, found.lesson.id, found.video.id,
+                                      outcome.percent, outcome.complete)
     return {"credited_s": round(outcome.credited_s, 1), "watched_s": round(outcome.watched_s, 1),
             "percent": outcome.percent, "complete": outcome.complete}, 200
 
@@ -93,4 +95,5 @@ def heartbeat(course_id: int, lesson_id: int) -> tuple[dict, int, dict]:
     spool.append(SpooledReport(
         found.user_id, found.session_version, course_id, lesson_id, found.video_id,
         request.form.get("segments", ""), position if math.isfinite(position) else None, now))
-    return {"queued": True}, 202, _NO_STORE
+    status = spool.status(found.user_id, lesson_id, found.video_id) or {}
+    return {"queued": True, **status}, 202, _NO_STORE

@@ -134,8 +134,14 @@
       return form;
     }
 
+    var shown = -1;
+
     function show(data) {
-      if (!data || !status) return;
+      if (!data || !status || typeof data.percent !== "number") return;
+      // A heartbeat answers with the share verified up to the last fold: never step back
+      // from a newer figure a direct report gave.
+      if (!data.complete && (data.percent < shown || status.classList.contains("done"))) return;
+      shown = data.percent;
       status.textContent = data.complete ? status.getAttribute("data-done")
         : status.getAttribute("data-template").replace("%d", String(data.percent));
       if (data.complete) status.classList.add("done");
@@ -147,7 +153,9 @@
       fetch(beatUrl, {method: "POST", body: body(true), credentials: "omit"})
         .then(function (r) {
           if (r.status === 403 || r.status === 404) { beatUrl = null; report(false); }
+          return r.status === 202 ? r.json() : null;
         })
+        .then(show)
         .catch(function () { /* offline: the next report carries these seconds too */ });
     }
 
