@@ -107,7 +107,7 @@ def transcode_video(ctx: JobContext, video_id: int) -> dict[str, Any]:
 def _segments(text: str) -> Any:
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
         return None  # refused as malformed when credited, like a direct report's
 
 

@@ -103,7 +103,7 @@ def player(make, login_as, client, spool):
     p = Player()
     p.course, p.lesson, p.video, p.learner, p.url, p.pass_ = (course, lesson, video, learner,
                                                               url, watch_pass)
-    p.beat, p.report = beat, report
+    p.beat, p.report, p.signed_in = beat, report, signed_in
     return p
 
 
@@ -278,6 +278,25 @@ def test_a_malformed_heartbeat_is_skipped_and_the_others_count(clock, player, sp
     player.beat([[0, 20]])
     fold_spool()
     assert record_of(player).watched_s == 20
+
+
+def test_segments_nested_thousands_deep_are_refused_both_ways(clock, player, client):
+    player.report([])
+    clock.advance(10)
+    deep = "[" * 2000 + "]" * 2000
+    assert player.beat(None, token=None).status_code == 202  # JSON null: malformed, spooled
+    clock.advance(3)
+    anonymous = client.application.test_client()
+    assert anonymous.post(player.url, data={"pass": player.pass_, "segments": deep},
+                          csrf=False).status_code == 202
+    clock.advance(3)
+    player.beat([[0, 16]])
+    fold_spool()  # the malformed ones are skipped, the good one counts
+    assert record_of(player).watched_s == 16
+    direct = f"/courses/{player.course.id}/lessons/{player.lesson.id}/video/watch"
+    assert player.signed_in.post(direct, data={"segments": deep}).status_code == 400
+    assert player.signed_in.post(direct, data=deep,
+                                 content_type="application/json").status_code == 400
 
 
 def test_the_minutely_work_folds_the_spool(clock, player, spool):
