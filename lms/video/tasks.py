@@ -9,7 +9,6 @@ so the sweeper's re-run starts cleanly from the beginning.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -106,8 +105,8 @@ def transcode_video(ctx: JobContext, video_id: int) -> dict[str, Any]:
 
 def _segments(text: str) -> Any:
     try:
-        return json.loads(text)
-    except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
+        return current_app.json.loads(text)  # arrays nested too deep are a ValueError too
+    except ValueError:
         return None  # refused as malformed when credited, like a direct report's
 
 

@@ -28,13 +28,13 @@ from lms.video.watch import ReportRejected
 
 def _report() -> tuple[Any, Any]:
     """Segments and position from a JSON body, or from a form body (``navigator.sendBeacon``)."""
-    try:
-        data = request.get_json(silent=True)
-        if data is None:
+    data = request.get_json(silent=True)
+    if data is None:
+        try:
             data = {"segments": current_app.json.loads(request.form.get("segments") or "[]"),
                     "position": float(request.form.get("position") or "nan")}
-    except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
-        raise BadRequest() from None
+        except ValueError:
+            raise BadRequest() from None
     if not isinstance(data, dict):
         raise BadRequest()
     return data.get("segments", []), data.get("position")
