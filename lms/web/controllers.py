@@ -141,6 +141,14 @@ def format_date(value: datetime | date | None) -> str:
     return value.strftime("%Y-%m-%d")
 
 
+def time_tag(value: datetime | date | None, text: str) -> Markup:
+    """A date or time for a page: a ``<time>`` element, which the style sheet keeps on one
+    line (a narrow phone screen would otherwise break 2026-11-27 at its hyphens)."""
+    if value is None:
+        return Markup("")
+    return Markup('<time datetime="{}">{}</time>').format(value.isoformat(), text)
+
+
 def _error_page(error: HTTPException) -> tuple[str | dict, int]:
     code = error.code or 500
     messages = {
@@ -230,5 +238,5 @@ def install_app_hooks(state: BlueprintSetupState) -> None:
     app.jinja_env.filters["nl2br"] = lambda text: Markup("<br>").join(
         (text or "").splitlines())
     app.jinja_env.filters["hours"] = format_hours
-    app.jinja_env.filters["datetime"] = format_datetime
-    app.jinja_env.filters["date"] = format_date
+    app.jinja_env.filters["datetime"] = lambda value: time_tag(value, format_datetime(value))
+    app.jinja_env.filters["date"] = lambda value: time_tag(value, format_date(value))

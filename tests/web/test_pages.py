@@ -145,3 +145,13 @@ def test_labels_and_lists_end_tibetan_phrases_as_the_glossary_says(app, locale, 
 
     with app.test_request_context(), force_locale(locale):
         assert labelled(label, listed(items)) == shown
+
+
+def test_dates_on_pages_are_time_elements_kept_on_one_line(login_as, make, app):
+    instructor = make.instructor()
+    make.video(institution=instructor.institution, uploader=instructor)
+    html = login_as(instructor).get("/teach/videos/").get_data(as_text=True)
+    found = re.search(r'<time datetime="(\d{4}-\d\d-\d\dT[^"]+)">(\d{4}-\d\d-\d\d)</time>', html)
+    assert found and found.group(1).startswith(found.group(2)[:4])
+    css = (app.static_folder + "/css/yonten.css")
+    assert re.search(r"^time \{ white-space: nowrap; \}", open(css).read(), re.M)
