@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -153,5 +154,5 @@ def test_dates_on_pages_are_time_elements_kept_on_one_line(login_as, make, app):
     html = login_as(instructor).get("/teach/videos/").get_data(as_text=True)
     found = re.search(r'<time datetime="(\d{4}-\d\d-\d\dT[^"]+)">(\d{4}-\d\d-\d\d)</time>', html)
     assert found and found.group(1).startswith(found.group(2)[:4])
-    css = (app.static_folder + "/css/yonten.css")
-    assert re.search(r"^time \{ white-space: nowrap; \}", open(css).read(), re.M)
+    css = Path(app.static_folder, "css", "yonten.css").read_text()
+    assert re.search(r"^time \{ white-space: nowrap; \}", css, re.M)
