@@ -176,7 +176,8 @@ class Spool(ABC):
 
     @abstractmethod
     def status(self, user_id: int, lesson_id: int, video_id: int) -> dict[str, Any] | None:
-        """The last share noted for a learner's video: ``{"percent": .., "complete": ..}``."""
+        """The last share noted for a learner's video: ``{"percent": .., "complete": ..}``,
+        or None if the last one noted for the learner was about another video."""
 
     def pending(self) -> int:
         """How many heartbeats wait (for the status page and tests)."""
@@ -199,13 +200,19 @@ class Spool(ABC):
         """Close the batch being appended to, so folding reads only finished batches."""
 
 
-def _status_text(percent: int, complete: bool) -> str:
-    return f"{int(percent)} {int(bool(complete))}"
+def _status_text(lesson_id: int, video_id: int, percent: int, complete: bool) -> str:
+    return f"{lesson_id} {video_id} {int(percent)} {int(bool(complete))}"
 
 
-def _status_of(text: str | bytes | None) -> dict[str, Any] | None:
+def _status_of(text: str | bytes | None, lesson_id: int, video_id: int
+               ) -> dict[str, Any] | None:
+    """The status in ``text`` if it is about this lesson's video (one is kept per learner:
+    what they watch now, so the store grows with the learners, not with their lessons)."""
     try:
-        percent, complete = (text.decode() if isinstance(text, bytes) else text or "").split()
+        lesson, video, percent, complete = (
+            text.decode() if isinstance(text, bytes) else text or "").split()
+        if (int(lesson), int(video)) != (lesson_id, video_id):
+            return None
         return {"percent": int(percent), "complete": complete == "1"}
     except ValueError:
         return None
@@ -271,22 +278,20 @@ class FileSpool(Spool):
         except FileNotFoundError:
             return 0
 
-    def _status_path(self, user_id: int, lesson_id: int, video_id: int) -> Path:
-        return self.directory / "status" / f"{user_id}-{lesson_id}-{video_id}"
-
     def note_status(self, user_id: int, lesson_id: int, video_id: int, percent: int,
                     complete: bool) -> None:
-        path = self._status_path(user_id, lesson_id, video_id)
+        path = self.directory / "status" / str(user_id)
         path.parent.mkdir(exist_ok=True)
         partial = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
-        partial.write_text(_status_text(percent, complete))
+        partial.write_text(_status_text(lesson_id, video_id, percent, complete))
         os.replace(partial, path)  # a reader sees the old status or the new, never half
 
     def status(self, user_id: int, lesson_id: int, video_id: int) -> dict[str, Any] | None:
         try:
-            return _status_of(self._status_path(user_id, lesson_id, video_id).read_text())
+            text = (self.directory / "status" / str(user_id)).read_text()
         except FileNotFoundError:
             return None
+        return _status_of(text, lesson_id, video_id)
 
 
 class RedisSpool(Spool):
@@ -325,12 +330,12 @@ class RedisSpool(Spool):
 
     def note_status(self, user_id: int, lesson_id: int, video_id: int, percent: int,
                     complete: bool) -> None:
-        self.redis.hset(f"{self.prefix}:status", f"{user_id}-{lesson_id}-{video_id}",
-                        _status_text(percent, complete))
+        self.redis.hset(f"{self.prefix}:status", str(user_id),
+                        _status_text(lesson_id, video_id, percent, complete))
 
     def status(self, user_id: int, lesson_id: int, video_id: int) -> dict[str, Any] | None:
-        return _status_of(self.redis.hget(f"{self.prefix}:status",
-                                          f"{user_id}-{lesson_id}-{video_id}"))
+        return _status_of(self.redis.hget(f"{self.prefix}:status", str(user_id)),
+                          lesson_id, video_id)
 
 
 def init_app(app: Flask) -> None:

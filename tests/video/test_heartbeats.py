@@ -144,6 +144,16 @@ def test_a_heartbeat_answers_with_the_share_verified_last(clock, player):
     assert player.beat([[0, 45]]).json["percent"] == 7
 
 
+def test_one_status_is_kept_per_learner_for_the_video_they_watch_now(app, spool):
+    spool.note_status(7, 3, 4, 40, False)
+    spool.note_status(7, 5, 6, 100, True)
+    spool.note_status(8, 3, 4, 10, False)
+    assert spool.status(7, 3, 4) is None
+    assert spool.status(7, 5, 6) == {"percent": 100, "complete": True}
+    assert spool.status(8, 3, 4) == {"percent": 10, "complete": False}
+    assert sorted(p.name for p in (spool.directory / "status").iterdir()) == ["7", "8"]
+
+
 def test_the_wall_clock_at_arrival_caps_a_heartbeat(clock, player):
     player.report([[0, 1]])
     clock.advance(10)
@@ -361,6 +371,7 @@ def test_the_redis_spool_seals_reads_and_drops_batches(app, redis_url):
         assert spool.status(1, 3, 4) is None
         spool.note_status(1, 3, 4, 42, False)
         assert spool.status(1, 3, 4) == {"percent": 42, "complete": False}
+        assert spool.status(1, 3, 5) is None  # another video of the lesson
         spool.append(report)
         spool.append(report)
         assert spool.pending() == 2
