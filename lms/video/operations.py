@@ -342,6 +342,9 @@ def _merge(enrolment: Enrolment, lesson: Lesson, video: Video,
         # Read once the clock is ours: a report that waited for the lock behind another
         # tab's is timed after it, not before (which would count it as overtaken).
         now = at or utcnow()
+        if not strict and state.last_report_at is not None \
+                and now.timestamp() <= state.last_report_at:
+            continue  # heard before the clock last moved: overtaken, or folded already
         try:
             outcome = credit_report(state, segments, now=now.timestamp(), duration=duration,
                                     tolerance_s=config["VIDEO_WATCH_TOLERANCE_S"])

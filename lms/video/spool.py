@@ -5,22 +5,23 @@ report is cumulative (it lists every segment played since the page opened),
 so what matters about one heartbeat is that it arrives and when: the server's
 clock at arrival is what caps the credit. The heartbeat endpoint therefore
 checks a *watch pass* (an HMAC the lesson page signed for this learner,
-lesson and video) and appends one line to the spool, stamped with the
-server's time; nothing else. The worker folds the spool into the watch
-records every minute with the same rules as a direct report
-(``operations.fold_spooled_reports``), checking the enrolment and the lesson
-again then.
+lesson and video, good for five minutes) and appends one line to the
+learner's spool, stamped with the server's time; nothing else.
 
-Reports the learner causes (pause, end, leaving the page) still go the direct
-way and answer with the verified status at once; a heartbeat answers with the
-status the last fold or direct report verified (kept beside the spool), so the
-learner's watched share still rises while they play. A spooled report folded
-after a later direct one is an overtaken report: it credits nothing, and
-loses nothing, since the later report carried the same segments and the time
-that passed.
+Heartbeats are folded into the watch records with the same rules as a direct
+report (``lms.video.tasks``), the sign-in, enrolment and lesson checked again
+then: by the worker every minute, and before anything else moves the
+learner's study clock (a signed-in video report, reading, a quiz save), so
+every report of the learner's is applied in the order it arrived and time
+counts once, wherever it was spent.
+
+Reports the learner causes (play, pause, end, leaving the page) still go the
+direct way and answer with the verified status at once; a heartbeat answers
+with the status the last fold or direct report verified (kept beside the
+spool), so the learner's watched share still rises while they play.
 
 Two stores, one interface: files in the instance directory (one host, the
-embedded default) or a Redis list (several web hosts share one spool).
+embedded default) or Redis (several web hosts share one spool).
 """
 
 from __future__ import annotations
@@ -44,9 +45,14 @@ from typing import Any
 
 from flask import Flask, current_app
 
-#: A pass outlives any sitting in front of one lesson; the player falls back to direct
-#: reports (signed-in, with the form token) when it expires.
-PASS_LIFETIME_S = 12 * 3600
+#: A pass is good for five minutes; every signed-in report (play, pause, end)
+#: answers with a fresh one, and when one expires the player reports the signed-in way,
+#: which renews it. So signing out stops the heartbeats of a page left open soon after.
+PASS_LIFETIME_S = 5 * 60
+#: Folds a heartbeat may fail (the database away) before it is given up.
+MAX_FOLD_ATTEMPTS = 3
+#: Longest pass accepted: six numbers and a MAC.
+_MAX_PASS_CHARS = 160
 #: A heartbeat is a few hundred bytes; more is not a player.
 MAX_REPORT_BYTES = 16 * 1024
 #: Heartbeats closer together than this from one learner on one video add nothing (each
@@ -81,19 +87,23 @@ class SpooledReport:
     position_s: float | None
     #: Server time of arrival, epoch seconds.
     received_at: float
+    #: Folds that failed on it (a database that was briefly away): it is put back until
+    #: ``MAX_FOLD_ATTEMPTS``.
+    attempts: int = 0
 
     def to_line(self) -> bytes:
         return json.dumps([self.user_id, self.session_version, self.course_id, self.lesson_id,
-                           self.video_id, self.segments, self.position_s, self.received_at],
-                          separators=(",", ":")).encode() + b"\n"
+                           self.video_id, self.segments, self.position_s, self.received_at,
+                           self.attempts], separators=(",", ":")).encode() + b"\n"
 
     @classmethod
     def from_line(cls, line: bytes) -> SpooledReport | None:
         """The report on one line, or None for a line that is not one (a torn write)."""
         try:
-            u, v, c, lesson, video, segments, position, at = json.loads(line)
+            u, v, c, lesson, video, segments, position, at, attempts = json.loads(line)
             report = cls(int(u), int(v), int(c), int(lesson), int(video), str(segments),
-                         None if position is None else float(position), float(at))
+                         None if position is None else float(position), float(at),
+                         int(attempts))
         except (ValueError, TypeError):
             return None
         return report
@@ -119,8 +129,10 @@ def sign_pass(user: Any, course_id: int, lesson_id: int, video_id: int, *,
 
 def read_pass(token: str, key: bytes, *, now: float | None = None) -> WatchPass | None:
     """The pass ``token`` stands for, or None if it is forged, malformed or expired."""
+    if len(token) > _MAX_PASS_CHARS or not token.isascii():
+        return None
     payload, _, mac = token.rpartition(".")
-    if not payload or len(token) > 200 or not hmac.compare_digest(_mac(key, payload), mac):
+    if not payload or not hmac.compare_digest(_mac(key, payload).encode(), mac.encode()):
         return None
     try:
         found = WatchPass(*(int(part) for part in payload.split(".")))
@@ -130,7 +142,9 @@ def read_pass(token: str, key: bytes, *, now: float | None = None) -> WatchPass 
 
 
 class Spool(ABC):
-    """Where heartbeats wait to be folded."""
+    """Where heartbeats wait to be folded, kept per learner: a report that moves a
+    learner's study clock first folds that learner's waiting heartbeats, so every report
+    is applied in the order it arrived (see ``lms.video.tasks.fold_learner``)."""
 
     def __init__(self, app: Flask) -> None:
         self.key = _key(app)
@@ -156,9 +170,18 @@ class Spool(ABC):
         """Store one heartbeat."""
 
     @abstractmethod
-    def batches(self) -> Iterator[Any]:
-        """Sealed batches, oldest first; each is read with :meth:`read` and dropped with
-        :meth:`done` once what it held is committed."""
+    def learners(self) -> list[int]:
+        """The learners who may have heartbeats waiting."""
+
+    @abstractmethod
+    def seal(self, user_id: int) -> None:
+        """Close the learner's batch being appended to, so folding reads only finished
+        batches; heartbeats that arrive meanwhile start a new one."""
+
+    @abstractmethod
+    def batches(self, user_id: int) -> list[Any]:
+        """The learner's sealed batches, oldest first; each is read with :meth:`read` and
+        dropped with :meth:`done` once what it held is committed."""
 
     @abstractmethod
     def read(self, batch: Any) -> list[SpooledReport]:
@@ -167,6 +190,17 @@ class Spool(ABC):
     @abstractmethod
     def done(self, batch: Any) -> None:
         """Drop a folded batch."""
+
+    @abstractmethod
+    def has_waiting(self, user_id: int) -> bool:
+        """Whether the learner has heartbeats waiting (asked before every study report,
+        so it must be cheap)."""
+
+    @abstractmethod
+    @contextmanager
+    def folding(self) -> Iterator[bool]:
+        """Whether this process may fold every learner now (one at a time, across the
+        consumers of every host sharing the spool)."""
 
     @abstractmethod
     def note_status(self, user_id: int, lesson_id: int, video_id: int, percent: int,
@@ -179,25 +213,18 @@ class Spool(ABC):
         """The last share noted for a learner's video: ``{"percent": .., "complete": ..}``,
         or None if the last one noted for the learner was about another video."""
 
+    def taken(self, user_id: int) -> list[tuple[Any, list[SpooledReport]]]:
+        """Seal the learner's heartbeats and read every batch of theirs now waiting."""
+        self.seal(user_id)
+        return [(batch, self.read(batch)) for batch in self.batches(user_id)]
+
     def pending(self) -> int:
-        """How many heartbeats wait (for the status page and tests)."""
-        return sum(len(self.read(batch)) for batch in self.batches()) + self._current()
+        """How many heartbeats wait, sealed or not (for tests and the benchmark)."""
+        return sum(len(self.read(batch)) for user_id in self.learners()
+                   for batch in self.batches(user_id)) + self._current()
 
     def _current(self) -> int:
         return 0
-
-    @contextmanager
-    def taken(self) -> Iterator[list[tuple[Any, list[SpooledReport]]]]:
-        """Every batch now waiting, with its reports; dropped when the block succeeds."""
-        self.seal()
-        batches = [(batch, self.read(batch)) for batch in self.batches()]
-        yield batches
-        for batch, _ in batches:
-            self.done(batch)
-
-    @abstractmethod
-    def seal(self) -> None:
-        """Close the batch being appended to, so folding reads only finished batches."""
 
 
 def _status_text(lesson_id: int, video_id: int, percent: int, complete: bool) -> str:
@@ -219,7 +246,8 @@ def _status_of(text: str | bytes | None, lesson_id: int, video_id: int
 
 
 class FileSpool(Spool):
-    """Lines appended to ``current.log`` in a directory of the instance.
+    """A directory per learner in the instance: ``<user id>/current.log`` takes the
+    heartbeats, sealed batches sit beside it.
 
     Each heartbeat opens the file, takes a shared lock, checks that the file it
     holds is still the current one, writes one line with ``O_APPEND`` and closes
@@ -233,18 +261,24 @@ class FileSpool(Spool):
         super().__init__(app)
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
-        self.current = directory / "current.log"
+
+    def _current_of(self, user_id: int) -> Path:
+        return self.directory / str(int(user_id)) / "current.log"
 
     def append(self, report: SpooledReport) -> None:
-        line = report.to_line()
+        line, current = report.to_line(), self._current_of(report.user_id)
         while True:
-            fd = os.open(self.current, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                fd = os.open(current, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            except FileNotFoundError:  # the learner's first heartbeat
+                current.parent.mkdir(exist_ok=True)
+                continue
             try:
                 fcntl.flock(fd, fcntl.LOCK_SH)
                 # Sealed between the open and the lock: the file may already be read, so
                 # the line goes to the new current file instead.
                 try:
-                    still_current = os.stat(self.current).st_ino == os.fstat(fd).st_ino
+                    still_current = os.stat(current).st_ino == os.fstat(fd).st_ino
                 except FileNotFoundError:
                     still_current = False
                 if still_current:
@@ -253,34 +287,60 @@ class FileSpool(Spool):
             finally:
                 os.close(fd)
 
-    def seal(self) -> None:
-        sealed = self.directory / f"batch-{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.log"
+    def learners(self) -> list[int]:
+        return sorted(int(entry.name) for entry in os.scandir(self.directory)
+                      if entry.name.isdigit() and entry.is_dir())
+
+    def seal(self, user_id: int) -> None:
+        current = self._current_of(user_id)
+        sealed = current.with_name(f"batch-{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.log")
         try:
-            os.rename(self.current, sealed)
+            os.rename(current, sealed)
         except FileNotFoundError:
             return
         with open(sealed, "rb") as handle:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX)  # appends in flight finish first
 
-    def batches(self) -> Iterator[Path]:
-        return iter(sorted(self.directory.glob("batch-*.log")))
+    def batches(self, user_id: int) -> list[Path]:
+        return sorted((self.directory / str(int(user_id))).glob("batch-*.log"))
 
     def read(self, batch: Path) -> list[SpooledReport]:
-        reports = (SpooledReport.from_line(line) for line in batch.read_bytes().splitlines())
-        return [r for r in reports if r is not None]
+        try:
+            lines = batch.read_bytes().splitlines()
+        except FileNotFoundError:  # folded meanwhile by a study report of the learner's
+            return []
+        return [r for r in (SpooledReport.from_line(line) for line in lines) if r is not None]
 
     def done(self, batch: Path) -> None:
         batch.unlink(missing_ok=True)
 
-    def _current(self) -> int:
+    def has_waiting(self, user_id: int) -> bool:
         try:
-            return len(self.current.read_bytes().splitlines())
+            return any(name.endswith(".log")
+                       for name in os.listdir(self.directory / str(int(user_id))))
         except FileNotFoundError:
-            return 0
+            return False
+
+    @contextmanager
+    def folding(self) -> Iterator[bool]:
+        with open(self.directory / "fold.lock", "a") as handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            yield True
+
+    def _current(self) -> int:
+        total = 0
+        for user_id in self.learners():
+            with contextlib.suppress(FileNotFoundError):
+                total += len(self._current_of(user_id).read_bytes().splitlines())
+        return total
 
     def note_status(self, user_id: int, lesson_id: int, video_id: int, percent: int,
                     complete: bool) -> None:
-        path = self.directory / "status" / str(user_id)
+        path = self.directory / "status" / str(int(user_id))
         path.parent.mkdir(exist_ok=True)
         partial = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
         partial.write_text(_status_text(lesson_id, video_id, percent, complete))
@@ -288,14 +348,19 @@ class FileSpool(Spool):
 
     def status(self, user_id: int, lesson_id: int, video_id: int) -> dict[str, Any] | None:
         try:
-            text = (self.directory / "status" / str(user_id)).read_text()
+            text = (self.directory / "status" / str(int(user_id))).read_text()
         except FileNotFoundError:
             return None
         return _status_of(text, lesson_id, video_id)
 
 
 class RedisSpool(Spool):
-    """A Redis list; sealing renames it to a batch key of its own (atomic in Redis)."""
+    """Redis lists: ``current:<user>`` takes the heartbeats; sealing renames it to a batch
+    key listed in ``batches:<user>`` (both in one transaction); ``learners`` is the set of
+    learners with something waiting."""
+
+    #: How long one consumer may hold the fold for everyone before another may take it.
+    FOLD_LOCK_S = 300
 
     def __init__(self, app: Flask, url: str) -> None:
         import redis
@@ -303,38 +368,76 @@ class RedisSpool(Spool):
         super().__init__(app)
         self.redis = redis.Redis.from_url(url)
         self.prefix = f"{app.config['QUEUE_NAME']}:watch-spool"
-        self.current = f"{self.prefix}:current"
+
+    def _key(self, *parts: object) -> str:
+        return ":".join((self.prefix, *(str(p) for p in parts)))
 
     def append(self, report: SpooledReport) -> None:
-        self.redis.rpush(self.current, report.to_line())
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.rpush(self._key("current", report.user_id), report.to_line())
+        pipe.sadd(self._key("learners"), report.user_id)
+        pipe.execute()
 
-    def seal(self) -> None:
+    def learners(self) -> list[int]:
+        return sorted(int(u) for u in self.redis.smembers(self._key("learners")))
+
+    def seal(self, user_id: int) -> None:
         import redis
 
-        with contextlib.suppress(redis.ResponseError):  # nothing appended since the last seal
-            self.redis.rename(self.current, f"{self.prefix}:batch:{time.time_ns():020d}:"
-                                            f"{uuid.uuid4().hex[:8]}")
+        batch = self._key("batch", user_id, f"{time.time_ns():020d}", uuid.uuid4().hex[:8])
+        pipe = self.redis.pipeline(transaction=True)  # a heartbeat comes before or after
+        pipe.srem(self._key("learners"), user_id)
+        pipe.rename(self._key("current", user_id), batch)
+        pipe.sadd(self._key("batches", user_id), batch)
+        try:
+            pipe.execute()
+        except redis.ResponseError:  # nothing to rename: the batch listed is empty
+            self.redis.srem(self._key("batches", user_id), batch)
 
-    def batches(self) -> Iterator[bytes]:
-        return iter(sorted(self.redis.scan_iter(match=f"{self.prefix}:batch:*")))
+    def batches(self, user_id: int) -> list[bytes]:
+        return sorted(self.redis.smembers(self._key("batches", user_id)))
 
     def read(self, batch: bytes) -> list[SpooledReport]:
         reports = (SpooledReport.from_line(line) for line in self.redis.lrange(batch, 0, -1))
         return [r for r in reports if r is not None]
 
     def done(self, batch: bytes) -> None:
-        self.redis.delete(batch)
+        user_id = batch.decode().split(":")[-3]
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.delete(batch)
+        pipe.srem(self._key("batches", user_id), batch)
+        pipe.execute()
+
+    def has_waiting(self, user_id: int) -> bool:
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.exists(self._key("current", user_id))
+        pipe.scard(self._key("batches", user_id))
+        current, sealed = pipe.execute()
+        return bool(current or sealed)
+
+    @contextmanager
+    def folding(self) -> Iterator[bool]:
+        token = uuid.uuid4().hex
+        lock = self._key("fold-lock")
+        if not self.redis.set(lock, token, nx=True, ex=self.FOLD_LOCK_S):
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            if self.redis.get(lock) == token.encode():
+                self.redis.delete(lock)
 
     def _current(self) -> int:
-        return int(self.redis.llen(self.current))
+        return sum(int(self.redis.llen(self._key("current", u))) for u in self.learners())
 
     def note_status(self, user_id: int, lesson_id: int, video_id: int, percent: int,
                     complete: bool) -> None:
-        self.redis.hset(f"{self.prefix}:status", str(user_id),
+        self.redis.hset(self._key("status"), str(user_id),
                         _status_text(lesson_id, video_id, percent, complete))
 
     def status(self, user_id: int, lesson_id: int, video_id: int) -> dict[str, Any] | None:
-        return _status_of(self.redis.hget(f"{self.prefix}:status", str(user_id)),
+        return _status_of(self.redis.hget(self._key("status"), str(user_id)),
                           lesson_id, video_id)
 
 

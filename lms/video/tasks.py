@@ -10,24 +10,27 @@ so the sweeper's re-run starts cleanly from the beginning.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
+from contextvars import ContextVar
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import update
+from sqlalchemy import event, update
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 from lms.core.errors import UserError
 from lms.core.jobs import EVERY_MINUTE, Job, JobContext, JobFailed, job
 from lms.core.storage import storage
+from lms.courses.operations.learning import BEFORE_CLOCK_READ
 from lms.extensions import db
 from lms.users.models import User
 from lms.video import operations, util
 from lms.video.models import Video, VideoState
 from lms.video.probe import VideoRejected, probe_video
-from lms.video.spool import SpooledReport, spool_of
+from lms.video.spool import MAX_FOLD_ATTEMPTS, Spool, SpooledReport, spool_of
 from lms.video.transcode import TranscodeFailed, transcode
 
 log = logging.getLogger(__name__)
@@ -103,6 +106,14 @@ def transcode_video(ctx: JobContext, video_id: int) -> dict[str, Any]:
 
 # --- the heartbeat spool -----------------------------------------------------------------
 
+#: Set while heartbeats are being folded: the study clock they lock asks for no fold again.
+_folding: ContextVar[bool] = ContextVar("lms_folding_heartbeats", default=False)
+#: Spool work to do once the unit of work that folded the heartbeats commits.
+_AFTER_COMMIT = "lms_spool_after_commit"
+
+Key = tuple[int, int, int, int, int]
+
+
 def _segments(text: str) -> Any:
     try:
         return current_app.json.loads(text)  # arrays nested too deep are a ValueError too
@@ -110,8 +121,7 @@ def _segments(text: str) -> Any:
         return None  # refused as malformed when credited, like a direct report's
 
 
-def _fold(key: tuple[int, int, int, int, int], reports: list[SpooledReport]
-          ) -> operations.WatchReport | None:
+def _fold(key: Key, reports: list[SpooledReport]) -> operations.WatchReport | None:
     """Credit one learner's heartbeats on one lesson's video, checked as a direct report is:
     the learner still signed in as they were, enrolled, the lesson open to them."""
     user_id, session_version, course_id, lesson_id, video_id = key
@@ -126,36 +136,98 @@ def _fold(key: tuple[int, int, int, int, int], reports: list[SpooledReport]
                          datetime.fromtimestamp(r.received_at, UTC)) for r in reports])
 
 
-def fold_spool() -> int:
-    """Fold every waiting heartbeat into the watch records; returns how many were read.
-
-    One transaction per learner and lesson: what one report cannot be credited for
-    (the learner withdrew, the lesson was hidden) costs nothing to the others. A batch
-    is dropped only after all of it is committed; were the worker to stop half-way,
-    folding it again credits nothing twice (seconds merge into the same intervals, and a
-    report older than the clock is an overtaken one).
-    """
-    spool = spool_of(current_app)
-    with spool.taken() as batches:
-        groups: dict[tuple[int, int, int, int, int], list[SpooledReport]] = {}
-        for _batch, reports in batches:
-            for r in reports:
-                key = (r.user_id, r.session_version, r.course_id, r.lesson_id, r.video_id)
-                groups.setdefault(key, []).append(r)
+def _fold_learner(spool: Spool, user_id: int) -> int:
+    """Apply the learner's waiting heartbeats in the current unit of work, one savepoint per
+    lesson video; the spool is told once it commits. Returns how many were read."""
+    taken = spool.taken(user_id)
+    groups: dict[Key, list[SpooledReport]] = {}
+    for _batch, reports in taken:
+        for r in reports:
+            groups.setdefault((r.user_id, r.session_version, r.course_id, r.lesson_id,
+                               r.video_id), []).append(r)
+    again: list[SpooledReport] = []
+    statuses: list[tuple[Key, operations.WatchReport]] = []
+    token = _folding.set(True)
+    try:
         for key in sorted(groups):
             try:
-                folded = _fold(key, groups[key])
-                db.session.commit()
-                if folded is not None:
-                    user_id, _, _, lesson_id, video_id = key
-                    spool.note_status(user_id, lesson_id, video_id, folded.percent,
-                                      folded.complete)
+                with db.session.begin_nested():
+                    folded = _fold(key, groups[key])
             except (HTTPException, UserError):
-                db.session.rollback()  # no longer the learner's to watch: nothing counts
+                continue  # no longer the learner's to watch: nothing counts
+            except Exception:
+                log.exception("could not fold the heartbeats of %s", key)
+                again.extend(replace(r, attempts=r.attempts + 1) for r in groups[key]
+                             if r.attempts + 1 < MAX_FOLD_ATTEMPTS)
+                continue
+            if folded is not None:
+                statuses.append((key, folded))
+    finally:
+        _folding.reset(token)
+    db.session().info.setdefault(_AFTER_COMMIT, []).append(
+        (spool, [batch for batch, _ in taken], again, statuses))
+    return sum(len(reports) for reports in groups.values())
+
+
+def _settle(session: Session) -> None:
+    """After the commit: drop the folded batches, put back what failed, note the shares."""
+    if session.in_nested_transaction():  # a SAVEPOINT released: the work is not done yet
+        return
+    for spool, batches, again, statuses in session.info.pop(_AFTER_COMMIT, []):
+        for report in again:
+            spool.append(report)
+        for batch in batches:
+            spool.done(batch)
+        for (user_id, _, _, lesson_id, video_id), folded in statuses:
+            spool.note_status(user_id, lesson_id, video_id, folded.percent, folded.complete)
+
+
+def _forget(session: Session, transaction: Any) -> None:
+    # Not committed: the batches stay in the spool and are folded again later (a report
+    # older than the learner's clock credits nothing twice).
+    if transaction.parent is None:
+        session.info.pop(_AFTER_COMMIT, None)
+
+
+if not event.contains(Session, "after_commit", _settle):
+    event.listen(Session, "after_commit", _settle)
+    event.listen(Session, "after_transaction_end", _forget)
+
+
+def fold_before_study(user_id: int) -> None:
+    """Called with the learner's study clock locked, before anything reads it: apply the
+    heartbeats that arrived before this report, so reports count in the order they came."""
+    if _folding.get():
+        return
+    spool = spool_of(current_app)
+    if spool.has_waiting(user_id):
+        _fold_learner(spool, user_id)
+
+
+def fold_spool() -> int:
+    """Fold every learner's waiting heartbeats, one transaction per learner; returns how
+    many were read (0 if another consumer is folding now).
+
+    A batch is dropped only once what it held is committed. A fold that fails (the
+    database away) leaves it for the next; one lesson video that fails on its own is
+    put back, and given up after ``MAX_FOLD_ATTEMPTS``. Were the worker to stop
+    half-way, folding a batch again credits nothing twice: its seconds merge into the
+    same intervals, and a report no newer than the learner's clock is an overtaken one.
+    """
+    spool = spool_of(current_app)
+    read = 0
+    with spool.folding() as mine:
+        if not mine:
+            return 0
+        for user_id in spool.learners():
+            try:
+                read += _fold_learner(spool, user_id)
+                db.session.commit()
             except Exception:
                 db.session.rollback()
-                log.exception("could not fold the heartbeats of %s", key)
-        return sum(len(reports) for reports in groups.values())
+                log.exception("could not fold the heartbeats of learner %s", user_id)
+    return read
 
 
 EVERY_MINUTE["video.fold_spool"] = fold_spool
+BEFORE_CLOCK_READ.append(fold_before_study)

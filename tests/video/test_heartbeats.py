@@ -191,13 +191,81 @@ def test_folding_the_same_batch_twice_credits_it_once(clock, player, spool):
     player.report([])
     clock.advance(10)
     player.beat([[0, 10]])
-    spool.seal()
-    (batch,) = list(spool.batches())
+    spool.seal(player.learner.id)
+    (batch,) = spool.batches(player.learner.id)
     lines = batch.read_bytes()
     fold_spool()
     batch.write_bytes(lines)  # as if the worker stopped before dropping the batch
     fold_spool()
     assert record_of(player).watched_s == 10
+
+
+def test_refolding_a_batch_credits_not_even_the_banked_tolerance_again(clock, player, spool):
+    player.report([])
+    clock.advance(60)
+    player.report([])  # paused a minute: time banked
+    clock.advance(10)
+    player.beat([[0, 100]])  # claims far more than the ten seconds since
+    spool.seal(player.learner.id)
+    (batch,) = spool.batches(player.learner.id)
+    lines = batch.read_bytes()
+    fold_spool()
+    first = record_of(player).watched_s
+    assert first == 10 + TOLERANCE
+    batch.write_bytes(lines)
+    fold_spool()
+    assert record_of(player).watched_s == first
+
+
+def test_only_one_consumer_folds_everyone_at_a_time(clock, player, spool):
+    player.report([])
+    clock.advance(10)
+    player.beat([[0, 10]])
+    with spool.folding() as mine:
+        assert mine
+        assert fold_spool() == 0  # another consumer, the same minute: it leaves it
+    assert fold_spool() == 1
+    assert record_of(player).watched_s == 10
+
+
+def test_a_fold_that_fails_keeps_the_heartbeats_for_the_next_and_gives_up_after_three(
+        clock, player, spool, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from lms.video import tasks
+
+    player.report([])
+    clock.advance(10)
+    player.beat([[0, 10]], position=10)
+    real = tasks.operations.record_heard
+
+    def busy(*args, **kwargs):
+        raise OperationalError("UPDATE study_clocks", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(tasks.operations, "record_heard", busy)
+    fold_spool()
+    assert spool.pending() == 1  # put back for the next minute
+    monkeypatch.setattr(tasks.operations, "record_heard", real)
+    fold_spool()
+    assert record_of(player).watched_s == 10
+    clock.advance(10)
+    player.beat([[0, 20]], position=20)
+    monkeypatch.setattr(tasks.operations, "record_heard", busy)
+    for _ in range(3):
+        fold_spool()
+    assert spool.pending() == 0  # given up after three failed folds
+
+
+def test_one_report_with_a_huge_number_does_not_sink_the_others(clock, player, spool):
+    player.report([])
+    clock.advance(10)
+    player.beat([[0, 10]])
+    clock.advance(3)
+    player.beat([[0, 10 ** 400]])  # JSON, but no float holds it
+    clock.advance(7)
+    player.beat([[0, 20]])
+    fold_spool()
+    assert record_of(player).watched_s == 20
 
 
 def test_heartbeats_complete_the_lesson_once(clock, make, login_as, client, spool):
@@ -223,7 +291,8 @@ def test_heartbeats_complete_the_lesson_once(clock, make, login_as, client, spoo
     assert progress.evidence["watched_s"] == 40
 
 
-@pytest.mark.parametrize("tamper", ["forged", "other_lesson", "other_user", "expired", "empty"])
+@pytest.mark.parametrize("tamper", ["forged", "other_lesson", "other_user", "expired", "empty",
+                                    "not_ascii", "too_long"])
 def test_a_heartbeat_without_a_good_pass_is_refused_and_not_spooled(clock, player, spool, tamper):
     payload, _, mac = player.pass_.rpartition(".")
     user, version, course, lesson, video, expires = payload.split(".")
@@ -236,6 +305,10 @@ def test_a_heartbeat_without_a_good_pass_is_refused_and_not_spooled(clock, playe
         token = f"{int(user) + 1}.{version}.{course}.{lesson}.{video}.{expires}.{mac}"
     elif tamper == "expired":
         clock.advance(PASS_LIFETIME_S + 60)
+    elif tamper == "not_ascii":
+        token = f"{payload}.{'ཀ' * len(mac)}"
+    elif tamper == "too_long":
+        token = f"{'1' * 300}.{payload}.{mac}"
     else:
         token = ""
     response = player.beat([[0, 10]], token=token, at=url)
@@ -352,34 +425,48 @@ def test_appends_racing_a_seal_lose_no_line(app, tmp_path):
     for t in threads:
         t.start()
     seen = 0
+
+    def take() -> int:
+        batches = spool.taken(1)
+        for batch, _ in batches:
+            spool.done(batch)
+        return sum(len(reports) for _, reports in batches)
+
     while any(t.is_alive() for t in threads):
-        with spool.taken() as batches:
-            seen += sum(len(reports) for _, reports in batches)
+        seen += take()
     stop.set()
-    with spool.taken() as batches:
-        seen += sum(len(reports) for _, reports in batches)
+    seen += take()
     assert seen == sum(written) == 12000
 
 
-def test_the_redis_spool_seals_reads_and_drops_batches(app, redis_url):
+def test_the_redis_spool_keeps_each_learners_heartbeats_apart(app, redis_url):
     import redis
 
     app.config["QUEUE_NAME"] = f"test-spool-{utcnow().timestamp()}"
     spool = RedisSpool(app, redis_url)
     try:
-        report = SpooledReport(1, 1, 2, 3, 4, "[[0, 1]]", None, 1e9)
+        mine = SpooledReport(1, 1, 2, 3, 4, "[[0, 1]]", None, 1e9)
+        theirs = SpooledReport(9, 1, 2, 3, 4, "[[0, 2]]", 2.0, 1e9 + 1)
         assert spool.status(1, 3, 4) is None
         spool.note_status(1, 3, 4, 42, False)
         assert spool.status(1, 3, 4) == {"percent": 42, "complete": False}
         assert spool.status(1, 3, 5) is None  # another video of the lesson
-        spool.append(report)
-        spool.append(report)
-        assert spool.pending() == 2
-        with spool.taken() as batches:
-            assert [reports for _, reports in batches] == [[report, report]]
-        assert spool.pending() == 0
-        with spool.taken() as batches:  # nothing appended: nothing to seal
-            assert batches == []
+        assert not spool.has_waiting(1)
+        spool.append(mine)
+        spool.append(mine)
+        spool.append(theirs)
+        assert spool.learners() == [1, 9] and spool.has_waiting(1)
+        assert spool.pending() == 3
+        batches = spool.taken(1)
+        assert [reports for _, reports in batches] == [[mine, mine]]
+        assert spool.learners() == [9]  # sealed: off the list until their next heartbeat
+        assert spool.has_waiting(1)  # the sealed batch is still there
+        for batch, _ in batches:
+            spool.done(batch)
+        assert not spool.has_waiting(1) and spool.pending() == 1
+        assert spool.taken(1) == []  # nothing appended: nothing to seal
+        with spool.folding() as first, spool.folding() as second:
+            assert first and not second
     finally:
         client = redis.Redis.from_url(redis_url)
         for key in client.scan_iter(match=f"{spool.prefix}:*"):
@@ -392,3 +479,46 @@ def test_the_app_spools_to_redis_when_it_has_one(base_config, redis_url, tmp_pat
     app = create_app({**base_config, "REDIS_URL": redis_url,
                       "SEARCH_INDEX_PATH": str(tmp_path / "search")})
     assert isinstance(spool_of(app), RedisSpool)
+
+
+def test_a_signed_in_report_renews_the_pass_and_signing_out_stops_the_heartbeats(
+        clock, player, spool):
+    assert PASS_LIFETIME_S <= 5 * 60  # a page left open stops counting soon after sign-out
+    clock.advance(PASS_LIFETIME_S + 60)
+    assert player.beat([[0, 10]]).status_code == 403  # expired: the player reports directly
+    fresh = player.report([[0, 10]]).json["pass"]
+    assert read_pass(fresh, spool.key, now=clock.epoch()).user_id == player.learner.id
+    clock.advance(10)
+    assert player.beat([[0, 20]], token=fresh).status_code == 202
+    player.signed_in.post("/account/logout")
+    assert player.report([[0, 20]]).status_code in (302, 401)  # no fresh pass once signed out
+
+
+def test_heartbeats_count_in_the_order_they_came_beside_a_text_being_read(
+        clock, player, make, monkeypatch):
+    """A video plays while a text lesson is open beside it: the reading reports move the
+    learner's one clock, so they first fold the heartbeats that came before them."""
+    from lms.courses.models import Lesson
+
+    monkeypatch.setattr("lms.courses.controllers.learning.utcnow", clock)
+    text_course = make.thangka_course()
+    make.enrolment(player.learner, text_course)
+    text = database.session.scalar(select(Lesson).where(Lesson.course_id == text_course.id)
+                                   .order_by(Lesson.id))
+    reading = f"/courses/{text_course.id}/lessons/{text.id}/reading"
+    player.report([])
+    player.signed_in.get(f"/courses/{text_course.id}/lessons/{text.id}")
+    for t in range(1, 121):
+        clock.advance(1)
+        if t % 10 == 0:
+            assert player.beat([[0, t]], t).status_code == 202
+        if t % 20 == 15:
+            assert player.signed_in.post(reading, headers={"Accept": "application/json"}
+                                         ).status_code == 200
+        if t % 60 == 0:
+            fold_spool()
+    clock.advance(5)
+    player.report([[0, 125]], 125)
+    # The same schedule of direct reports only credits the video 95 s; the time the text
+    # took from the one clock is the rest.
+    assert record_of(player).watched_s >= 90

@@ -7,6 +7,7 @@ the caller commits.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -117,14 +118,23 @@ def _viewed_since(lesson: Lesson) -> datetime | None:
     return None
 
 
+#: Called with a learner's id once their study clock is locked, before it is read: other
+#: domains apply study they took in without the clock (video's spooled heartbeats), so every
+#: report moves the clock in the order it arrived.
+BEFORE_CLOCK_READ: list[Callable[[int], None]] = []
+
+
 def study_clock(user_id: int) -> StudyClock:
     """The learner's study clock, created if need be, locked until the commit.
 
     Lock it before any row of what is being studied, so every kind of study
     takes its locks in one order.
     """
-    return db.one_or_create(select(StudyClock).where(StudyClock.user_id == user_id),
-                            lambda: StudyClock(user_id=user_id, carry_s=0.0), locked=True)
+    clock = db.one_or_create(select(StudyClock).where(StudyClock.user_id == user_id),
+                             lambda: StudyClock(user_id=user_id, carry_s=0.0), locked=True)
+    for bring_in in BEFORE_CLOCK_READ:
+        bring_in(user_id)
+    return clock
 
 
 def record_reading(progress: LessonProgress, now: datetime, lesson: Lesson | None = None) -> int:

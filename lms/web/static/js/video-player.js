@@ -137,6 +137,7 @@
     var shown = -1;
 
     function show(data) {
+      if (data && typeof data.pass === "string") pass = data.pass;
       if (!data || !status || typeof data.percent !== "number") return;
       // A heartbeat answers with the share verified up to the last fold: never step back
       // from a newer figure a direct report gave.
@@ -149,10 +150,13 @@
 
     function heartbeat() {
       if (!started) return;
-      if (!beatUrl) { report(false); return; }
+      if (!beatUrl || !pass) { report(false); return; }
       fetch(beatUrl, {method: "POST", body: body(true), credentials: "omit"})
         .then(function (r) {
-          if (r.status === 403 || r.status === 404) { beatUrl = null; report(false); }
+          // An expired pass (or a server error): report the signed-in way, which answers
+          // with a fresh pass if the learner is still signed in.
+          if (r.status === 403 || r.status >= 500) { pass = null; report(false); }
+          if (r.status === 404) { beatUrl = null; report(false); }
           return r.status === 202 ? r.json() : null;
         })
         .then(show)
