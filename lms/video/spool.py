@@ -306,7 +306,11 @@ class FileSpool(Spool):
 
     def read(self, batch: Path) -> list[SpooledReport]:
         try:
-            lines = batch.read_bytes().splitlines()
+            with open(batch, "rb") as handle:
+                # An append that locked the file before it was sealed finishes first (the
+                # seal waits for it too, but another reader may come between).
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+                lines = handle.read().splitlines()
         except FileNotFoundError:  # folded meanwhile by a study report of the learner's
             return []
         return [r for r in (SpooledReport.from_line(line) for line in lines) if r is not None]
@@ -357,7 +361,7 @@ class FileSpool(Spool):
 class RedisSpool(Spool):
     """Redis lists: ``current:<user>`` takes the heartbeats; sealing renames it to a batch
     key listed in ``batches:<user>`` (both in one transaction); ``learners`` is the set of
-    learners with something waiting."""
+    learners with something waiting, left only once nothing of theirs is."""
 
     #: How long one consumer may hold the fold for everyone before another may take it.
     FOLD_LOCK_S = 300
@@ -386,7 +390,6 @@ class RedisSpool(Spool):
 
         batch = self._key("batch", user_id, f"{time.time_ns():020d}", uuid.uuid4().hex[:8])
         pipe = self.redis.pipeline(transaction=True)  # a heartbeat comes before or after
-        pipe.srem(self._key("learners"), user_id)
         pipe.rename(self._key("current", user_id), batch)
         pipe.sadd(self._key("batches", user_id), batch)
         try:
@@ -401,12 +404,20 @@ class RedisSpool(Spool):
         reports = (SpooledReport.from_line(line) for line in self.redis.lrange(batch, 0, -1))
         return [r for r in reports if r is not None]
 
+    #: Drop a batch; a learner leaves the list only with nothing left, sealed or not (a fold
+    #: that rolled back leaves its batches listed, and the learner with them).
+    _DONE = """
+    redis.call('DEL', KEYS[1])
+    redis.call('SREM', KEYS[2], KEYS[1])
+    if redis.call('SCARD', KEYS[2]) == 0 and redis.call('EXISTS', KEYS[3]) == 0 then
+      redis.call('SREM', KEYS[4], ARGV[1])
+    end
+    """
+
     def done(self, batch: bytes) -> None:
         user_id = batch.decode().split(":")[-3]
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.delete(batch)
-        pipe.srem(self._key("batches", user_id), batch)
-        pipe.execute()
+        self.redis.eval(self._DONE, 4, batch, self._key("batches", user_id),
+                        self._key("current", user_id), self._key("learners"), user_id)
 
     def has_waiting(self, user_id: int) -> bool:
         pipe = self.redis.pipeline(transaction=False)

@@ -138,48 +138,60 @@ def _fold(key: Key, reports: list[SpooledReport]) -> operations.WatchReport | No
 
 def _fold_learner(spool: Spool, user_id: int) -> int:
     """Apply the learner's waiting heartbeats in the current unit of work, one savepoint per
-    lesson video; the spool is told once it commits. Returns how many were read."""
+    lesson video, in the order they arrived; the spool is told once it commits. Returns how
+    many were read.
+
+    A lesson video the learner may no longer watch counts nothing. Any other failure is
+    raised: the caller's unit of work must not move the learner's clock past heartbeats
+    that were not applied (their time would go to whatever reported next).
+    """
     taken = spool.taken(user_id)
     groups: dict[Key, list[SpooledReport]] = {}
     for _batch, reports in taken:
         for r in reports:
             groups.setdefault((r.user_id, r.session_version, r.course_id, r.lesson_id,
                                r.video_id), []).append(r)
-    again: list[SpooledReport] = []
     statuses: list[tuple[Key, operations.WatchReport]] = []
     token = _folding.set(True)
     try:
-        for key in sorted(groups):
+        for key in sorted(groups, key=lambda k: min(r.received_at for r in groups[k])):
             try:
                 with db.session.begin_nested():
                     folded = _fold(key, groups[key])
             except (HTTPException, UserError):
                 continue  # no longer the learner's to watch: nothing counts
-            except Exception:
-                log.exception("could not fold the heartbeats of %s", key)
-                again.extend(replace(r, attempts=r.attempts + 1) for r in groups[key]
-                             if r.attempts + 1 < MAX_FOLD_ATTEMPTS)
-                continue
             if folded is not None:
                 statuses.append((key, folded))
     finally:
         _folding.reset(token)
     db.session().info.setdefault(_AFTER_COMMIT, []).append(
-        (spool, [batch for batch, _ in taken], again, statuses))
+        (spool, [batch for batch, _ in taken], statuses))
     return sum(len(reports) for reports in groups.values())
 
 
+#: What the spool may raise when its store is away (Redis down, a full disk).
+try:
+    from redis import RedisError as _RedisError
+except ImportError:  # pragma: no cover - redis is a dependency
+    _RedisError = OSError
+SPOOL_ERRORS = (OSError, _RedisError)
+
+
 def _settle(session: Session) -> None:
-    """After the commit: drop the folded batches, put back what failed, note the shares."""
+    """After the commit: drop the folded batches and note the shares. The spool being away
+    only leaves the batches to be folded again, which credits nothing twice."""
     if session.in_nested_transaction():  # a SAVEPOINT released: the work is not done yet
         return
-    for spool, batches, again, statuses in session.info.pop(_AFTER_COMMIT, []):
-        for report in again:
-            spool.append(report)
-        for batch in batches:
-            spool.done(batch)
-        for (user_id, _, _, lesson_id, video_id), folded in statuses:
-            spool.note_status(user_id, lesson_id, video_id, folded.percent, folded.complete)
+    for spool, batches, statuses in session.info.pop(_AFTER_COMMIT, []):
+        try:
+            for batch in batches:
+                spool.done(batch)
+            for (user_id, _, _, lesson_id, video_id), folded in statuses:
+                spool.note_status(user_id, lesson_id, video_id, folded.percent,
+                                  folded.complete)
+        except SPOOL_ERRORS:
+            log.warning("the watch spool is unreachable; folded batches are kept",
+                        exc_info=True)
 
 
 def _forget(session: Session, transaction: Any) -> None:
@@ -196,23 +208,44 @@ if not event.contains(Session, "after_commit", _settle):
 
 def fold_before_study(user_id: int) -> None:
     """Called with the learner's study clock locked, before anything reads it: apply the
-    heartbeats that arrived before this report, so reports count in the order they came."""
+    heartbeats that arrived before this report, so reports count in the order they came.
+
+    With the spool unreachable the report goes on without them: they are folded when it
+    is back, and the time they would have earned stays with the report (one clock)."""
     if _folding.get():
         return
     spool = spool_of(current_app)
-    if spool.has_waiting(user_id):
+    try:
+        waiting = spool.has_waiting(user_id)
+    except SPOOL_ERRORS:
+        log.warning("the watch spool is unreachable; study goes on without it", exc_info=True)
+        return
+    if waiting:
         _fold_learner(spool, user_id)
+
+
+def _put_back(spool: Spool, user_id: int) -> None:
+    """After a failed fold of the learner: their batches go back with one more attempt
+    counted, and what failed ``MAX_FOLD_ATTEMPTS`` times is given up."""
+    for batch in spool.batches(user_id):
+        for report in spool.read(batch):
+            if report.attempts + 1 < MAX_FOLD_ATTEMPTS:
+                spool.append(replace(report, attempts=report.attempts + 1))
+            else:
+                log.error("giving up heartbeats of learner %s after %s failed folds",
+                          user_id, MAX_FOLD_ATTEMPTS)
+        spool.done(batch)
 
 
 def fold_spool() -> int:
     """Fold every learner's waiting heartbeats, one transaction per learner; returns how
     many were read (0 if another consumer is folding now).
 
-    A batch is dropped only once what it held is committed. A fold that fails (the
-    database away) leaves it for the next; one lesson video that fails on its own is
-    put back, and given up after ``MAX_FOLD_ATTEMPTS``. Were the worker to stop
-    half-way, folding a batch again credits nothing twice: its seconds merge into the
-    same intervals, and a report no newer than the learner's clock is an overtaken one.
+    A batch is dropped only once what it held is committed. A learner whose fold fails
+    (the database away) gets their heartbeats back for the next minute, and those that
+    failed ``MAX_FOLD_ATTEMPTS`` times are given up. Were the worker to stop half-way,
+    folding a batch again credits nothing twice: its seconds merge into the same
+    intervals, and a report no newer than the learner's clock is an overtaken one.
     """
     spool = spool_of(current_app)
     read = 0
@@ -226,6 +259,10 @@ def fold_spool() -> int:
             except Exception:
                 db.session.rollback()
                 log.exception("could not fold the heartbeats of learner %s", user_id)
+                try:
+                    _put_back(spool, user_id)
+                except SPOOL_ERRORS:
+                    log.warning("the watch spool is unreachable", exc_info=True)
     return read
 
 

@@ -459,10 +459,15 @@ def test_the_redis_spool_keeps_each_learners_heartbeats_apart(app, redis_url):
         assert spool.pending() == 3
         batches = spool.taken(1)
         assert [reports for _, reports in batches] == [[mine, mine]]
-        assert spool.learners() == [9]  # sealed: off the list until their next heartbeat
-        assert spool.has_waiting(1)  # the sealed batch is still there
+        assert spool.learners() == [1, 9]  # listed until their sealed batch is done
+        assert spool.has_waiting(1)
+        spool.append(mine)  # a heartbeat during the fold
         for batch, _ in batches:
             spool.done(batch)
+        assert spool.learners() == [1, 9] and spool.pending() == 2
+        for batch, _ in spool.taken(1):
+            spool.done(batch)
+        assert spool.learners() == [9]
         assert not spool.has_waiting(1) and spool.pending() == 1
         assert spool.taken(1) == []  # nothing appended: nothing to seal
         with spool.folding() as first, spool.folding() as second:
@@ -522,3 +527,54 @@ def test_heartbeats_count_in_the_order_they_came_beside_a_text_being_read(
     # The same schedule of direct reports only credits the video 95 s; the time the text
     # took from the one clock is the rest.
     assert record_of(player).watched_s >= 90
+
+
+def test_a_study_report_whose_heartbeats_fail_to_fold_moves_no_clock_past_them(
+        clock, player, make, monkeypatch, spool):
+    """Were the reading report to go on, it would take the heartbeats' time from the one
+    clock and they could never be credited after; it fails instead, and they wait."""
+    from lms.courses.models import Lesson
+    from lms.video import tasks
+
+    monkeypatch.setattr("lms.courses.controllers.learning.utcnow", clock)
+    text_course = make.thangka_course()
+    make.enrolment(player.learner, text_course)
+    text = database.session.scalar(select(Lesson).where(Lesson.course_id == text_course.id)
+                                   .order_by(Lesson.id))
+    player.report([])
+    player.signed_in.get(f"/courses/{text_course.id}/lessons/{text.id}")
+    for t in (10, 20, 30):
+        clock.advance(10)
+        assert player.beat([[0, t]], position=t).status_code == 202
+    real, calls = tasks.operations.record_heard, {"n": 0}
+
+    def once_failing(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("lock timeout")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tasks.operations, "record_heard", once_failing)
+    clock.advance(2)
+    with pytest.raises(RuntimeError):
+        player.signed_in.post(f"/courses/{text_course.id}/lessons/{text.id}/reading",
+                              headers={"Accept": "application/json"})
+    database.session.rollback()
+    assert spool.pending() == 3
+    fold_spool()
+    assert record_of(player).watched_s == 30
+
+
+def test_study_goes_on_when_the_spool_is_away(clock, player, spool, monkeypatch):
+    player.report([])
+    clock.advance(10)
+    player.beat([[0, 10]])
+
+    def away(*args, **kwargs):
+        raise OSError("the spool's disk is gone")
+
+    monkeypatch.setattr(spool, "has_waiting", away)
+    monkeypatch.setattr(spool, "note_status", away)
+    clock.advance(10)
+    response = player.report([[0, 20]], position=20)
+    assert response.status_code == 200 and response.json["watched_s"] == 20

@@ -23,6 +23,7 @@ from lms.extensions import csrf, db
 from lms.video import operations
 from lms.video.controllers.loaders import load_lesson_video
 from lms.video.spool import MAX_REPORT_BYTES, SpooledReport, read_pass, sign_pass, spool_of
+from lms.video.tasks import SPOOL_ERRORS
 from lms.video.watch import ReportRejected
 
 
@@ -56,8 +57,11 @@ def report(course_id: int, lesson_id: int) -> tuple[dict, int]:
         db.session.rollback()
         return {"error": str(getattr(err, "reason", None) or err.message)}, 400
     db.session.commit()
-    spool_of(current_app).note_status(found.enrolment.user_id, found.lesson.id, found.video.id,
-                                      outcome.percent, outcome.complete)
+    try:
+        spool_of(current_app).note_status(found.enrolment.user_id, found.lesson.id,
+                                          found.video.id, outcome.percent, outcome.complete)
+    except SPOOL_ERRORS:  # the report is merged; only the heartbeats' answer waits
+        current_app.logger.warning("the watch spool is unreachable", exc_info=True)
     return {"credited_s": round(outcome.credited_s, 1), "watched_s": round(outcome.watched_s, 1),
             "percent": outcome.percent, "complete": outcome.complete,
             # A fresh pass for the heartbeats: one that expired is renewed here.
