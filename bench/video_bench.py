@@ -403,7 +403,8 @@ def watch_ratio(seconds: int) -> tuple[str, float, str]:
     count, elapsed = folded
     print(f"  folding the spool: {count} heartbeats in {elapsed:.1f} s, "
           f"{count / elapsed:.0f} a second by one worker (at one heartbeat every ten seconds, "
-          f"enough for {10 * count / elapsed:,.0f} learners watching at once)")
+          f"enough for {10 * count / elapsed:,.0f} learners watching at once; each learner "
+          "here is folded for the first time, which creates their clock and records)")
     errors = results["heartbeats"][2]
     if errors:
         print(f"  warning: {errors} heartbeats were refused; the ratio counts only answers")

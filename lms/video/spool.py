@@ -122,9 +122,11 @@ def _mac(key: bytes, payload: str) -> str:
 def sign_pass(user: Any, course_id: int, lesson_id: int, video_id: int, *,
               now: float | None = None) -> str:
     """A pass for ``user`` to send heartbeats about one lesson's video."""
+    spool = spool_of(current_app)
+    spool.prepare(user.id)
     expires = int((now or time.time()) + PASS_LIFETIME_S)
     payload = f"{user.id}.{user.session_version}.{course_id}.{lesson_id}.{video_id}.{expires}"
-    return f"{payload}.{_mac(spool_of(current_app).key, payload)}"
+    return f"{payload}.{_mac(spool.key, payload)}"
 
 
 def read_pass(token: str, key: bytes, *, now: float | None = None) -> WatchPass | None:
@@ -164,6 +166,11 @@ class Spool(ABC):
                                 if now - t < MIN_INTERVAL_S}
             self._recent[key] = now
             return False
+
+    @abstractmethod
+    def prepare(self, user_id: int) -> None:
+        """Make ready for the learner's heartbeats (when a page hands out a pass), so taking
+        one in does only the append."""
 
     @abstractmethod
     def append(self, report: SpooledReport) -> None:
@@ -265,13 +272,16 @@ class FileSpool(Spool):
     def _current_of(self, user_id: int) -> Path:
         return self.directory / str(int(user_id)) / "current.log"
 
+    def prepare(self, user_id: int) -> None:
+        self._current_of(user_id).parent.mkdir(exist_ok=True)
+
     def append(self, report: SpooledReport) -> None:
         line, current = report.to_line(), self._current_of(report.user_id)
         while True:
             try:
                 fd = os.open(current, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            except FileNotFoundError:  # the learner's first heartbeat
-                current.parent.mkdir(exist_ok=True)
+            except FileNotFoundError:  # no page prepared it (the directory was cleared)
+                self.prepare(report.user_id)
                 continue
             try:
                 fcntl.flock(fd, fcntl.LOCK_SH)
@@ -375,6 +385,9 @@ class RedisSpool(Spool):
 
     def _key(self, *parts: object) -> str:
         return ":".join((self.prefix, *(str(p) for p in parts)))
+
+    def prepare(self, user_id: int) -> None:
+        """Nothing: a Redis list is made by its first push."""
 
     def append(self, report: SpooledReport) -> None:
         pipe = self.redis.pipeline(transaction=False)
