@@ -254,7 +254,8 @@ def _status_of(text: str | bytes | None, lesson_id: int, video_id: int
 
 class FileSpool(Spool):
     """A directory per learner in the instance: ``<user id>/current.log`` takes the
-    heartbeats, sealed batches sit beside it.
+    heartbeats, sealed batches sit beside it. The page that hands out a pass makes the
+    learner's file, and each seal makes the next, so a heartbeat only appends.
 
     Each heartbeat opens the file, takes a shared lock, checks that the file it
     holds is still the current one, writes one line with ``O_APPEND`` and closes
@@ -273,7 +274,16 @@ class FileSpool(Spool):
         return self.directory / str(int(user_id)) / "current.log"
 
     def prepare(self, user_id: int) -> None:
-        self._current_of(user_id).parent.mkdir(exist_ok=True)
+        current = self._current_of(user_id)
+        current.parent.mkdir(exist_ok=True)
+        self._create(current)
+
+    @staticmethod
+    def _create(current: Path) -> None:
+        """An empty current file, unless there is one: creating a file costs more than
+        appending to it, so heartbeats find theirs made (by the page, and by each seal)."""
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(current, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
     def append(self, report: SpooledReport) -> None:
         line, current = report.to_line(), self._current_of(report.user_id)
@@ -305,9 +315,12 @@ class FileSpool(Spool):
         current = self._current_of(user_id)
         sealed = current.with_name(f"batch-{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.log")
         try:
+            if os.stat(current).st_size == 0:
+                return  # nothing came (one that comes now waits for the next seal)
             os.rename(current, sealed)
         except FileNotFoundError:
             return
+        self._create(current)
         with open(sealed, "rb") as handle:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX)  # appends in flight finish first
 
@@ -329,9 +342,11 @@ class FileSpool(Spool):
         batch.unlink(missing_ok=True)
 
     def has_waiting(self, user_id: int) -> bool:
+        folder = self.directory / str(int(user_id))
         try:
-            return any(name.endswith(".log")
-                       for name in os.listdir(self.directory / str(int(user_id))))
+            names = os.listdir(folder)
+            return any(name.startswith("batch-") for name in names) or (
+                "current.log" in names and os.stat(folder / "current.log").st_size > 0)
         except FileNotFoundError:
             return False
 

@@ -578,3 +578,18 @@ def test_study_goes_on_when_the_spool_is_away(clock, player, spool, monkeypatch)
     clock.advance(10)
     response = player.report([[0, 20]], position=20)
     assert response.status_code == 200 and response.json["watched_s"] == 20
+
+
+def test_the_page_and_each_seal_make_the_learners_file_so_a_heartbeat_only_appends(
+        clock, player, spool):
+    current = spool.directory / str(player.learner.id) / "current.log"
+    assert current.exists() and current.stat().st_size == 0  # made by the lesson page
+    assert not spool.has_waiting(player.learner.id)
+    player.report([])
+    clock.advance(10)
+    player.beat([[0, 10]])
+    assert spool.has_waiting(player.learner.id)
+    fold_spool()
+    assert current.exists() and current.stat().st_size == 0  # made again by the seal
+    assert not spool.has_waiting(player.learner.id)
+    assert list(current.parent.glob("batch-*")) == []
