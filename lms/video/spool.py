@@ -44,11 +44,14 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app
+from redis import RedisError
 
 #: A pass is good for five minutes; every signed-in report (play, pause, end)
 #: answers with a fresh one, and when one expires the player reports the signed-in way,
 #: which renews it. So signing out stops the heartbeats of a page left open soon after.
 PASS_LIFETIME_S = 5 * 60
+#: What a spool raises when its store is away (Redis down, a full disk).
+SPOOL_ERRORS = (OSError, RedisError)
 #: Folds a heartbeat may fail (the database away) before it is given up.
 MAX_FOLD_ATTEMPTS = 3
 #: Longest pass accepted: six numbers and a MAC.

@@ -30,7 +30,7 @@ from lms.users.models import User
 from lms.video import operations, util
 from lms.video.models import Video, VideoState
 from lms.video.probe import VideoRejected, probe_video
-from lms.video.spool import MAX_FOLD_ATTEMPTS, Spool, SpooledReport, spool_of
+from lms.video.spool import MAX_FOLD_ATTEMPTS, SPOOL_ERRORS, Spool, SpooledReport, spool_of
 from lms.video.transcode import TranscodeFailed, transcode
 
 log = logging.getLogger(__name__)
@@ -167,14 +167,6 @@ def _fold_learner(spool: Spool, user_id: int) -> int:
     db.session().info.setdefault(_AFTER_COMMIT, []).append(
         (spool, [batch for batch, _ in taken], statuses))
     return sum(len(reports) for reports in groups.values())
-
-
-#: What the spool may raise when its store is away (Redis down, a full disk).
-try:
-    from redis import RedisError as _RedisError
-except ImportError:  # pragma: no cover - redis is a dependency
-    _RedisError = OSError
-SPOOL_ERRORS = (OSError, _RedisError)
 
 
 def _settle(session: Session) -> None:

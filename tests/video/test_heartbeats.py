@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
@@ -27,24 +27,9 @@ from lms.video.spool import (
     spool_of,
 )
 from lms.video.tasks import fold_spool
+from tests.video.test_watch_reports import Clock
 
 TOLERANCE = 10.0  # the default VIDEO_WATCH_TOLERANCE_S
-
-
-class Clock:
-    """The server's clock for direct reports and heartbeats alike, moved by the test."""
-
-    def __init__(self) -> None:
-        self.now = utcnow()
-
-    def __call__(self):
-        return self.now
-
-    def epoch(self) -> float:
-        return self.now.timestamp()
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @pytest.fixture
@@ -69,42 +54,48 @@ def _own_spool(spool):
 
 
 @pytest.fixture
-def player(make, login_as, client, spool):
-    """A learner enrolled in a ten-minute video lesson, their page's pass, and two ways to
-    report: ``beat`` (the heartbeat, no cookie) and ``report`` (signed in, with the token)."""
-    video = make.video(duration=600.0)
-    course, lesson = make.video_course(video=video)
-    learner = make.learner()
-    make.enrolment(learner, course)
-    signed_in = login_as(learner)
-    page = signed_in.get(f"/courses/{course.id}/lessons/{lesson.id}").get_data(as_text=True)
-    found = re.search(r'data-heartbeat="([^"]+)" data-pass="([^"]+)"', page)
-    assert found, "the lesson page hands the player a heartbeat address and a pass"
-    url, watch_pass = found.groups()
-    anonymous = client.application.test_client()
+def players(make, login_as, client, spool):
+    """Makes a learner enrolled in a video lesson of the given length, with their page's pass
+    and two ways to report: ``beat`` (the heartbeat, no cookie) and ``report`` (signed in,
+    with the token)."""
 
-    def beat(segments, position=None, *, token=None, at=url):
-        data = {"pass": watch_pass if token is None else token,
-                "segments": json.dumps(segments)}
-        if position is not None:
-            data["position"] = str(position)
-        return anonymous.post(at, data=data, csrf=False)
+    def player(duration: float) -> SimpleNamespace:
+        video = make.video(duration=duration)
+        course, lesson = make.video_course(video=video)
+        learner = make.learner()
+        make.enrolment(learner, course)
+        signed_in = login_as(learner)
+        page = signed_in.get(f"/courses/{course.id}/lessons/{lesson.id}").get_data(as_text=True)
+        found = re.search(r'data-heartbeat="([^"]+)" data-pass="([^"]+)"', page)
+        assert found, "the lesson page hands the player a heartbeat address and a pass"
+        url, watch_pass = found.groups()
+        anonymous = client.application.test_client()
 
-    def report(segments, position=None):
-        body = {"segments": segments}
-        if position is not None:
-            body["position"] = position
-        return signed_in.post(f"/courses/{course.id}/lessons/{lesson.id}/video/watch",
-                              json=body)
+        def beat(segments, position=None, *, token=None, at=url):
+            data = {"pass": watch_pass if token is None else token,
+                    "segments": json.dumps(segments)}
+            if position is not None:
+                data["position"] = str(position)
+            return anonymous.post(at, data=data, csrf=False)
 
-    class Player:
-        pass
+        def report(segments, position=None):
+            body = {"segments": segments}
+            if position is not None:
+                body["position"] = position
+            return signed_in.post(f"/courses/{course.id}/lessons/{lesson.id}/video/watch",
+                                  json=body)
 
-    p = Player()
-    p.course, p.lesson, p.video, p.learner, p.url, p.pass_ = (course, lesson, video, learner,
-                                                              url, watch_pass)
-    p.beat, p.report, p.signed_in = beat, report, signed_in
-    return p
+        return SimpleNamespace(course=course, lesson=lesson, video=video, learner=learner,
+                               url=url, pass_=watch_pass, beat=beat, report=report,
+                               signed_in=signed_in)
+
+    return player
+
+
+@pytest.fixture
+def player(players) -> SimpleNamespace:
+    """A learner watching a ten-minute video lesson."""
+    return players(600.0)
 
 
 def record_of(p) -> WatchRecord | None:
@@ -268,24 +259,16 @@ def test_one_report_with_a_huge_number_does_not_sink_the_others(clock, player, s
     assert record_of(player).watched_s == 20
 
 
-def test_heartbeats_complete_the_lesson_once(clock, make, login_as, client, spool):
-    video = make.video(duration=40.0)
-    course, lesson = make.video_course(video=video)
-    learner = make.learner()
-    make.enrolment(learner, course)
-    signed_in = login_as(learner)
-    page = signed_in.get(f"/courses/{course.id}/lessons/{lesson.id}").get_data(as_text=True)
-    url, watch_pass = re.search(r'data-heartbeat="([^"]+)" data-pass="([^"]+)"', page).groups()
-    signed_in.post(f"/courses/{course.id}/lessons/{lesson.id}/video/watch", json={"segments": []})
-    anonymous = client.application.test_client()
+def test_heartbeats_complete_the_lesson_once(clock, players):
+    player = players(40.0)
+    player.report([])
     for second in (10, 20, 30, 40):
         clock.advance(10)
-        anonymous.post(url, data={"pass": watch_pass, "segments": json.dumps([[0, second]])},
-                       csrf=False)
+        player.beat([[0, second]])
     fold_spool()
     database.session.expire_all()
     progress = database.session.scalar(select(LessonProgress).where(
-        LessonProgress.lesson_id == lesson.id))
+        LessonProgress.lesson_id == player.lesson.id))
     assert progress.completed_at is not None
     assert progress.verified_seconds == 40
     assert progress.evidence["watched_s"] == 40

@@ -26,6 +26,9 @@ class Clock:
     def __call__(self):
         return self.now
 
+    def epoch(self) -> float:
+        return self.now.timestamp()
+
     def advance(self, seconds: float) -> None:
         self.now += timedelta(seconds=seconds)
 

@@ -22,8 +22,14 @@ from lms.core.errors import UserError
 from lms.extensions import csrf, db
 from lms.video import operations
 from lms.video.controllers.loaders import load_lesson_video
-from lms.video.spool import MAX_REPORT_BYTES, SpooledReport, read_pass, sign_pass, spool_of
-from lms.video.tasks import SPOOL_ERRORS
+from lms.video.spool import (
+    MAX_REPORT_BYTES,
+    SPOOL_ERRORS,
+    SpooledReport,
+    read_pass,
+    sign_pass,
+    spool_of,
+)
 from lms.video.watch import ReportRejected
 
 
