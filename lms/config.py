@@ -254,6 +254,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SEARCH_LOCK_TIMEOUT", 10.0, float,
             "Seconds an index update waits for another writer before its job is retried.",
             _positive),
+    Setting("PAGE_CACHE_MB", 64, int,
+            "Memory per process for pages kept for one signed-in user until what they show "
+            "changes (a lesson page); 0 renders every view.", _not_negative),
     Setting("SEARCH_PER_PAGE", 10, int, "Results on one page of the search page.",
             lambda v: None if 1 <= v <= 100 else "must be between 1 and 100"),
     Setting("SEARCH_MAX_QUERY_CHARS", 200, int,

@@ -12,18 +12,22 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app, make_response, request, session
+from flask import current_app, g, make_response, request, session
+from flask.globals import request_ctx
 from flask_login import current_user
-from sqlalchemy import String, bindparam, select, update
+from sqlalchemy import String, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from lms.core.db import Base
+from lms.core.i18n import LANG_COOKIE
 
 
 class Revision(Base):
@@ -35,17 +39,27 @@ class Revision(Base):
     value: Mapped[int] = mapped_column(default=0)
 
 
-def bump(session: Session, name: str) -> None:
-    """Move ``name`` to a new revision, in the caller's transaction."""
-    result = session.execute(update(Revision).where(Revision.name == name)
-                             .values(value=Revision.value + 1)
-                             .execution_options(synchronize_session=False))
-    if result.rowcount == 0:
+def bump(session: Session, *names: str) -> None:
+    """Move each of ``names`` to a new revision, in the caller's transaction.
+
+    Core statements on the session's connection, so a ``before_flush`` listener may call
+    it: a first revision is inserted in a savepoint of its own, and if another
+    transaction inserted it meanwhile, that row is moved on instead.
+    """
+    connection = session.connection()
+    for name in sorted(set(names)):
+        if connection.execute(_BUMP, {"revision": name}).rowcount:
+            continue
         try:
-            with session.begin_nested():
-                session.add(Revision(name=name, value=1))
+            with connection.begin_nested():
+                connection.execute(_FIRST, {"revision": name})
         except IntegrityError:  # created meanwhile by another transaction
-            bump(session, name)
+            connection.execute(_BUMP, {"revision": name})
+
+
+_BUMP = (update(Revision).where(Revision.name == bindparam("revision"))
+         .values(value=Revision.value + 1))
+_FIRST = insert(Revision).values(name=bindparam("revision"), value=1)
 
 
 def current(session: Session, name: str) -> int:
@@ -148,3 +162,145 @@ def _is_visitor() -> bool:
     config = current_app.config
     return not any(name in request.cookies for name in (
         config["SESSION_COOKIE_NAME"], config.get("REMEMBER_COOKIE_NAME", "remember_token")))
+
+
+# --- pages kept for one signed-in user --------------------------------------------------
+
+#: A kept page older than this is rendered again even if nothing it shows has changed.
+PERSONAL_PAGE_MAX_AGE_S = 15 * 60
+
+
+@dataclass(frozen=True)
+class _KeptPage:
+    fingerprint: Hashable
+    csrf_secret: str
+    body: bytes
+    kept_at: float
+
+
+class PersonalPages:
+    """Pages that show one signed-in user their own state, kept until that state changes.
+
+    A lesson page shows its learner their completion marks, their reading time,
+    their name and a form token, so no two learners see the same page; but a
+    learner who opens a page again (a reload on a poor connection, back from the
+    next lesson) mostly sees exactly what they saw before. :func:`personal_page`
+    keeps such a page per user, beside its *fingerprint*: one query's answer that
+    names the version of everything the page was drawn from (the user's row, the
+    course's revision, the learner's progress revision ...). A later view is
+    answered from memory only when the fingerprint, read again, is the same.
+
+    Each process keeps its own pages, at most ``PAGE_CACHE_MB`` of them, the least
+    recently used forgotten first.
+    """
+
+    def __init__(self) -> None:
+        self._items: OrderedDict[Hashable, _KeptPage] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        _ALL_CACHES.add(self)
+
+    @staticmethod
+    def capacity() -> int:
+        return current_app.config["PAGE_CACHE_MB"] * 2**20
+
+    def get(self, key: Hashable) -> _KeptPage | None:
+        with self._lock:
+            kept = self._items.get(key)
+            if kept is not None:
+                self._items.move_to_end(key)
+            return kept
+
+    def put(self, key: Hashable, kept: _KeptPage) -> None:
+        capacity = self.capacity()
+        if len(kept.body) > capacity // 8:
+            return
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._bytes -= len(old.body)
+            self._items[key] = kept
+            self._bytes += len(kept.body)
+            while self._bytes > capacity:
+                _key, dropped = self._items.popitem(last=False)
+                self._bytes -= len(dropped.body)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0
+
+
+def keep_page() -> None:
+    """Declare, from a view decorated with :func:`personal_page`, that the page it is
+    rendering is one to keep (an ordinary view, not a preview or a warning)."""
+    g.lms_keep_page = True
+
+
+def personal_page(pages: PersonalPages, fingerprint: Callable[..., Any],
+                  on_serve: Callable[..., bool]) -> Callable:
+    """Serve a signed-in user's page from ``pages`` while its fingerprint holds.
+
+    ``fingerprint(user_id, **view_args)`` reads, in one query, the version of
+    everything the page shows, including the user's session version and whether
+    their account is active: the query is also the sign-in check, so a kept page
+    is served without loading the user. It returns None when the page must be
+    rendered anyway. ``on_serve(fingerprint, **view_args)`` does what a view of the page does
+    besides rendering it (noting the time in the session, say) given the fingerprint it
+    was served under, and returns False when the view must run after all.
+
+    Only a plain GET of the page's own address with a session that names a user,
+    carries its form secret and holds no message to show is served from memory.
+    Otherwise, and whenever the fingerprint has changed, the view runs as usual: the
+    fingerprint is read before the view reads anything, so a page is never kept
+    under a fingerprint newer than what it shows. Place the decorator above the
+    view's access rule, which then applies to every view that is rendered.
+    """
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(**view_args: Any) -> Any:
+            key = _personal_key(pages)
+            if key is None:
+                return view(**view_args)
+            user_id = int(key[1].partition(":")[0])
+            seen = fingerprint(user_id, **view_args)
+            kept = pages.get(key)
+            if (seen is not None and kept is not None and kept.fingerprint == seen
+                    and kept.csrf_secret == session.get("csrf_token")
+                    and time.monotonic() - kept.kept_at < PERSONAL_PAGE_MAX_AGE_S
+                    and on_serve(seen, **view_args)):
+                response = current_app.response_class(kept.body, mimetype="text/html")
+                response.cache_control.private = True
+                response.cache_control.no_store = True
+                return response
+            g.lms_keep_page = False
+            response = make_response(view(**view_args))
+            if (seen is not None and g.lms_keep_page and response.status_code == 200
+                    and response.mimetype == "text/html" and not response.direct_passthrough
+                    and not getattr(request_ctx, "flashes", None)
+                    and session.get("csrf_token")):
+                pages.put(key, _KeptPage(seen, session["csrf_token"], response.get_data(),
+                                         time.monotonic()))
+            return response
+
+        return wrapper
+
+    return decorator
+
+
+def _personal_key(pages: PersonalPages) -> tuple | None:
+    """Who and what a kept page would be for, or None when this request cannot use one."""
+    if request.method != "GET" or request.query_string or not pages.capacity():
+        return None
+    claimed = session.get("_user_id")
+    if not isinstance(claimed, str) or not claimed.partition(":")[0].isdigit():
+        return None
+    if "_flashes" in session or not session.get("csrf_token"):
+        return None
+    manager = current_app.login_manager
+    if (manager.session_protection
+            and session.get("_id") != manager._session_identifier_generator()):
+        return None  # let flask-login judge a session that moved to another browser
+    return (request.path, claimed, request.cookies.get(LANG_COOKIE, ""),
+            request.headers.get("Accept-Language", ""))

@@ -31,6 +31,11 @@ class LessonKind:
     editor_template: ClassVar[str | None] = None
     #: Order in the "add a lesson" menu.
     order: ClassVar[int] = 50
+    #: Whether a learner's page of such a lesson shows only the course, the lesson and the
+    #: learner's progress in the course, so that it can be kept and shown again until one
+    #: of them changes (see ``util.lesson_page_fingerprint``). A kind that shows state of
+    #: its own (attempts, a signed watch pass) leaves this False.
+    page_kept: ClassVar[bool] = False
 
     def requirement(self, lesson: Lesson) -> str:
         """What the learner must do to complete the lesson, in their language."""
@@ -84,6 +89,7 @@ class TextKind(LessonKind):
     label = _l("Text")
     template = "courses/kinds/text.html"
     order = 10
+    page_kept = True
 
     def requirement(self, lesson: Lesson) -> str:
         minutes = max(1, round(lesson.min_reading_seconds / 60))
@@ -104,6 +110,7 @@ class AttachmentKind(LessonKind):
     template = "courses/kinds/attachment.html"
     editor_template = "courses/kinds/attachment_editor.html"
     order = 20
+    page_kept = True
 
     def requirement(self, lesson: Lesson) -> str:
         return str(_l("Open every file of this lesson."))

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, case, func, or_, select
-from sqlalchemy.orm import defer, joinedload, selectinload
+from sqlalchemy import Select, String, bindparam, case, cast, func, literal, or_, select
+from sqlalchemy.orm import aliased, defer, joinedload, selectinload
 
+from lms.core.cache import Revision
 from lms.core.i18n import CONTENT_LANGS
+from lms.courses.listeners import course_revision
 from lms.courses.models import (
     Course,
     CourseStatus,
@@ -314,3 +317,46 @@ def courses_taught_by(user: User) -> Select:
     if user.role == Role.INSTITUTION_ADMIN:
         return stmt.where(Course.institution_id == user.institution_id)
     return stmt.where(Course.instructors.any(User.id == user.id))
+
+
+# --- the lesson page's fingerprint ------------------------------------------------------
+
+_COURSE_REVISION = aliased(Revision)
+_ENROLMENT_REVISION = aliased(Revision)
+
+#: Everything a learner's lesson page is drawn from, by version, in one query: their
+#: account (name, role, language, sign-in version; ``updated_at`` moves with any change),
+#: the course row and its content revision, the lesson, and their enrolment with its
+#: progress revision, and last activity (last, apart: see :class:`LessonPageVersions`).
+_LESSON_PAGE_VERSIONS = (
+    select(User.session_version, User.is_active, User.updated_at,
+           Course.status, Course.updated_at, _COURSE_REVISION.value,
+           Lesson.updated_at, Lesson.is_published,
+           Enrolment.id, Enrolment.status, _ENROLMENT_REVISION.value,
+           Enrolment.last_activity_at)
+    .select_from(User)
+    .join(Lesson, Lesson.id == bindparam("lesson_id"))
+    .join(Course, (Course.id == Lesson.course_id) & (Course.id == bindparam("course_id")))
+    .outerjoin(Enrolment, (Enrolment.course_id == Course.id) & (Enrolment.user_id == User.id))
+    .outerjoin(_COURSE_REVISION, _COURSE_REVISION.name == bindparam("course_revision"))
+    .outerjoin(_ENROLMENT_REVISION,
+               _ENROLMENT_REVISION.name == literal("enrolment:") + cast(Enrolment.id, String))
+    .where(User.id == bindparam("user_id")))
+
+
+@dataclass(frozen=True)
+class LessonPageVersions:
+    """The versions a user's view of a lesson is drawn from, and their last activity in the
+    course, which the page does not show (two fingerprints equal whatever it is)."""
+
+    versions: tuple
+    last_activity_at: datetime | None = field(compare=False)
+
+
+def lesson_page_fingerprint(user_id: int, course_id: int, lesson_id: int
+                            ) -> LessonPageVersions | None:
+    """What a kept lesson page must still match to be shown again (None: no such lesson)."""
+    row = db.session.connection().execute(_LESSON_PAGE_VERSIONS, {
+        "user_id": user_id, "course_id": course_id, "lesson_id": lesson_id,
+        "course_revision": course_revision(course_id)}).first()
+    return None if row is None else LessonPageVersions(tuple(row[:-1]), row[-1])

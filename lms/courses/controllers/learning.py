@@ -15,7 +15,13 @@ from werkzeug.wrappers import Response
 
 from lms.core import cache
 from lms.core.access import login_required, public
-from lms.core.cache import FragmentCache, cached_for_visitors
+from lms.core.cache import (
+    FragmentCache,
+    PersonalPages,
+    cached_for_visitors,
+    keep_page,
+    personal_page,
+)
 from lms.core.db import utcnow
 from lms.core.errors import UserError
 from lms.core.forms import EmptyForm
@@ -159,6 +165,22 @@ def resume(course_id: int) -> Response:
     return redirect(url_for("courses.lesson", course_id=course_id, lesson_id=lesson.id))
 
 
+#: Learners' lesson pages, kept until something they show changes.
+LESSON_PAGES = PersonalPages()
+
+
+def _serve_kept_lesson(fingerprint: util.LessonPageVersions, course_id: int,
+                       lesson_id: int) -> bool:
+    """What a view of a kept lesson page does besides rendering: note the view for the
+    reading clock; a view that must refresh the learner's last activity is rendered."""
+    now = utcnow()
+    if operations.last_activity_is_stale(fingerprint.last_activity_at, now):
+        return False
+    operations.note_view(lesson_id, now)
+    return True
+
+
+@personal_page(LESSON_PAGES, util.lesson_page_fingerprint, _serve_kept_lesson)
 @login_required
 def lesson(course_id: int, lesson_id: int) -> str | Response:
     access = load_course(course_id)
@@ -178,12 +200,14 @@ def lesson(course_id: int, lesson_id: int) -> str | Response:
     now = utcnow()
     progress = item.progress if item is not None and not preview else None
     if not preview:
-        operations.note_view(lesson, now)
+        operations.note_view(lesson.id, now)
         if operations.activity_is_stale(enrolment, now):
             with db.write_phase():
                 operations.touch(enrolment, now)
     kind_ctx = kind.on_view(lesson, enrolment, progress, now)
     prev_lesson, next_lesson = outline.neighbours(lesson.id)
+    if not preview and kind.page_kept:
+        keep_page()
     return render_template("courses/lesson.html", course=access.course, lesson=lesson,
                            kind=kind, kind_ctx=kind_ctx, progress=progress, outline=outline,
                            preview=preview, prev_lesson=prev_lesson, next_lesson=next_lesson,

@@ -27,6 +27,7 @@ from lms.courses.operations.learning import (
     enrol,
     find_enrolment,
     is_course_completed,
+    last_activity_is_stale,
     note_attachment_opened,
     note_view,
     progress_for,
@@ -39,7 +40,8 @@ from lms.courses.operations.learning import (
 __all__ = [
     "ACTIVITY_RESOLUTION_SECONDS", "READING_GAP_CAP_SECONDS", "activity_is_stale",
     "check_occupation_code", "complete_lesson", "delete_attachment", "delete_lesson", "enrol",
-    "find_enrolment", "is_course_completed", "keep_publishable", "note_attachment_opened",
+    "find_enrolment", "is_course_completed", "keep_publishable", "last_activity_is_stale",
+    "note_attachment_opened",
     "note_view", "progress_for",
     "publish_course", "publish_problems", "record_reading", "reorder", "save_course",
     "save_lesson", "save_section", "set_instructors", "set_prerequisites", "study_clock",

@@ -20,6 +20,7 @@ from lms.core import signals
 from lms.core.db import utcnow
 from lms.core.errors import UserError
 from lms.core.i18n import listed
+from lms.courses import listeners
 from lms.courses.models import (
     Course,
     Enrolment,
@@ -93,22 +94,25 @@ def touch(enrolment: Enrolment, now: datetime | None = None) -> None:
     enrolment.last_activity_at = now or utcnow()
 
 
-def activity_is_stale(enrolment: Enrolment, now: datetime) -> bool:
+def activity_is_stale(enrolment: Enrolment | None, now: datetime) -> bool:
     """Whether a page view should refresh "last activity" (at most every few minutes)."""
-    last = enrolment.last_activity_at
+    return last_activity_is_stale(enrolment.last_activity_at if enrolment else None, now)
+
+
+def last_activity_is_stale(last: datetime | None, now: datetime) -> bool:
     return last is None or (now - last).total_seconds() > ACTIVITY_RESOLUTION_SECONDS
 
 
 _VIEW_KEY = "lms_viewing"
 
 
-def note_view(lesson: Lesson, now: datetime) -> None:
+def note_view(lesson_id: int, now: datetime) -> None:
     """Remember, in the signed session, when the learner opened this lesson.
 
     Page views write nothing to the database (readers never wait for the
     write lock); the next reading report measures from this moment.
     """
-    session[_VIEW_KEY] = [lesson.id, int(now.timestamp())]
+    session[_VIEW_KEY] = [lesson_id, int(now.timestamp())]
 
 
 def _viewed_since(lesson: Lesson) -> datetime | None:
@@ -168,12 +172,13 @@ def record_reading(progress: LessonProgress, now: datetime, lesson: Lesson | Non
                            .values(verified_seconds=LessonProgress.verified_seconds + credit)
                            .execution_options(synchronize_session=False))
         set_committed_value(progress, "verified_seconds", progress.verified_seconds + credit)
+        listeners.progress_changed(db.session, progress.enrolment_id)
     progress.viewed_at = now
     if clock.last_report_at is None or now.timestamp() > clock.last_report_at:
         # The time up to now is spent on reading: a video in another tab starts from here.
         clock.last_report_at, clock.carry_s = now.timestamp(), 0.0
     if lesson is not None and has_request_context():
-        session[_VIEW_KEY] = [lesson.id, int(now.timestamp())]
+        note_view(lesson.id, now)
     db.session.flush()
     return credit
 
@@ -197,6 +202,7 @@ def complete_lesson(progress: LessonProgress, *, evidence: dict[str, Any] | None
         .values(**values).execution_options(synchronize_session=False))
     if result.rowcount != 1:
         return False
+    listeners.progress_changed(db.session, progress.enrolment_id)
     db.session.refresh(progress)
     enrolment = db.session.get(Enrolment, progress.enrolment_id)
     lesson = db.session.get(Lesson, progress.lesson_id)
@@ -224,6 +230,7 @@ def _mark_complete(enrolment: Enrolment, now: datetime) -> None:
         .values(completed_at=now, status=EnrolmentStatus.COMPLETED)
         .execution_options(synchronize_session=False))
     if result.rowcount == 1:
+        listeners.progress_changed(db.session, enrolment.id)
         db.session.refresh(enrolment)
         signals.course_completed.send(enrolment.course, enrolment=enrolment)
 
