@@ -7,9 +7,13 @@ page's requests per second divided by the bare endpoint's (goal: at least
 0.25) and the gzipped bytes each page transfers with its CSS and JavaScript
 (goal: under 30 KB).
 
-For reference it also serves Yonten with one extra endpoint that a signed-in
-learner opens and that renders nothing: the framework's share of any personal
-page (session, login, headers), the most a lesson page could reach.
+The learner signs in and opens the lesson once, as a browser does, and the load
+generator then repeats that view with the session the browser holds: after the
+first view, Yonten shows the page it kept for the learner while nothing on it has
+changed. For reference the script also prints the same page rendered for every
+view (``LMS_PAGE_CACHE_MB=0``, what a learner's first view of a lesson costs), and
+Yonten with one extra endpoint that a signed-in learner opens and that renders
+nothing: the framework's share of any personal page (session, login, headers).
 
     python bench/courses_bench.py [--courses 2000] [--lessons-per-course 20] [--seconds 10]
 
