@@ -26,7 +26,7 @@ from lms.core.i18n import one_line
 from lms.core.storage import delete_after_commit, delete_after_rollback, storage
 from lms.courses import operations as course_operations
 from lms.courses import permissions as course_permissions
-from lms.courses.models import Course, Enrolment, Lesson
+from lms.courses.models import Course, Enrolment, Lesson, LessonProgress
 from lms.extensions import db
 from lms.uploads.operations import Purpose, claim_upload, register_purpose
 from lms.users.models import User
@@ -360,10 +360,11 @@ def _merge(enrolment: Enrolment, lesson: Lesson, video: Video,
             record.position_s = min(max(float(position_s), 0.0), duration)
         record.updated_at = now
     total = measure(state.intervals)
-    if latest is None:  # every report refused: nothing moves
+    if latest is None:  # every report refused: nothing moves, nothing is made
+        completed_at = db.session.scalar(select(LessonProgress.completed_at).where(
+            LessonProgress.enrolment_id == enrolment.id, LessonProgress.lesson_id == lesson.id))
         return WatchReport(0.0, total, util.watched_percent(total, video),
-                           course_operations.progress_for(enrolment, lesson).completed_at
-                           is not None)
+                           completed_at is not None)
     now = latest
     clock.last_report_at, clock.carry_s = state.last_report_at, state.carry_s
     record.state = {"intervals": [list(i) for i in state.intervals]}

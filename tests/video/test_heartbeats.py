@@ -576,3 +576,15 @@ def test_the_page_and_each_seal_make_the_learners_file_so_a_heartbeat_only_appen
     assert current.exists() and current.stat().st_size == 0  # made again by the seal
     assert not spool.has_waiting(player.learner.id)
     assert list(current.parent.glob("batch-*")) == []
+
+
+def test_heartbeats_that_all_count_for_nothing_leave_no_progress_behind(clock, player):
+    # The learner's clock has already moved past these heartbeats (another tab's report).
+    with database.session.begin_nested():
+        course_ops.study_clock(player.learner.id).last_report_at = clock.epoch() + 60
+    database.session.commit()
+    player.beat([[0, 10]], position=10)
+    assert fold_spool() == 1
+    assert database.session.scalar(select(LessonProgress).where(
+        LessonProgress.lesson_id == player.lesson.id)) is None
+    assert record_of(player).watched_s == 0
