@@ -1,20 +1,25 @@
-"""Keep cached pages honest: every change bumps the revision of what it changes.
+"""Keep cached pages honest: every change moves on the version of what it changes.
 
 - Any change to a course or an institution bumps the catalogue's revision.
 - Any change to a course's content (the course, its sections, lessons and files) bumps
-  ``course:<id>``, and any change to a learner's place in it (their enrolment, their
-  progress in its lessons) bumps ``enrolment:<id>``: the two revisions in a kept lesson
-  page's fingerprint (see ``util.lesson_page_fingerprint``).
+  ``course:<id>``, and any change to a learner's progress in one of its lessons moves
+  their enrolment's ``progress_version`` on: the two versions in a kept lesson page's
+  fingerprint (see ``util.lesson_page_fingerprint``).
 
-The listener sees every change made through the ORM. Statements that update these
-tables directly call :func:`progress_changed` themselves.
+The listener sees every change made through the ORM. Statements that update progress
+directly call :func:`progress_changed` themselves.
+
+Lock order (PostgreSQL): a learner's report locks their progress row, then their
+enrolment; staff work that completes enrolments (``complete_courses_now_done``) locks
+enrolments alone. Moving the version on the enrolment row adds no lock of its own, so
+the two never wait for each other in opposite orders.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event, inspect
+from sqlalchemy import bindparam, event, update
 from sqlalchemy.orm import Session
 
 from lms.core import cache
@@ -28,18 +33,20 @@ def course_revision(course_id: int) -> str:
     return f"course:{course_id}"
 
 
-def enrolment_revision(enrolment_id: int) -> str:
-    return f"enrolment:{enrolment_id}"
+_NEXT_PROGRESS = (update(Enrolment.__table__)
+                  .where(Enrolment.__table__.c.id == bindparam("enrolment_id"))
+                  .values(progress_version=Enrolment.__table__.c.progress_version + 1))
 
 
 def progress_changed(session: Session, enrolment_id: int) -> None:
     """A learner's progress changed by a statement the ORM did not see."""
-    cache.bump(session, enrolment_revision(enrolment_id))
+    session.connection().execute(_NEXT_PROGRESS, {"enrolment_id": enrolment_id})
 
 
 @event.listens_for(Session, "before_flush")
 def _bump_revisions(session: Session, _context: Any, _instances: Any) -> None:
     names: set[str] = set()
+    enrolments: set[int] = set()
     for obj in (*session.new, *session.dirty, *session.deleted):
         if not (obj in session.new or obj in session.deleted or session.is_modified(obj)):
             continue
@@ -48,11 +55,14 @@ def _bump_revisions(session: Session, _context: Any, _instances: Any) -> None:
         course_id = _course_of(session, obj)
         if course_id is not None:
             names.add(course_revision(course_id))
-        enrolment_id = _enrolment_of(session, obj)
-        if enrolment_id is not None:
-            names.add(enrolment_revision(enrolment_id))
+        if isinstance(obj, LessonProgress):
+            enrolment_id = obj.enrolment_id or (obj.enrolment.id if obj.enrolment else None)
+            if enrolment_id is not None:
+                enrolments.add(enrolment_id)
     if names:
         cache.bump(session, *names)
+    for enrolment_id in sorted(enrolments):
+        progress_changed(session, enrolment_id)
 
 
 def _course_of(session: Session, obj: Any) -> int | None:
@@ -68,21 +78,4 @@ def _course_of(session: Session, obj: Any) -> int | None:
         lesson = obj.lesson if obj.lesson is not None else (
             session.get(Lesson, obj.lesson_id) if obj.lesson_id else None)
         return _course_of(session, lesson) if lesson is not None else None
-    return None
-
-
-#: Columns of an enrolment no page shows: a view refreshes them every few minutes, and a
-#: kept page stays good.
-_UNSHOWN = frozenset({"last_activity_at"})
-
-
-def _enrolment_of(session: Session, obj: Any) -> int | None:
-    if isinstance(obj, Enrolment):
-        if obj in session.dirty and obj not in session.deleted:
-            changed = {a.key for a in inspect(obj).attrs if a.history.has_changes()}
-            if changed <= _UNSHOWN:
-                return None
-        return obj.id
-    if isinstance(obj, LessonProgress):
-        return obj.enrolment_id or (obj.enrolment.id if obj.enrolment is not None else None)
     return None

@@ -273,6 +273,10 @@ class Enrolment(Base):
     completed_at: Mapped[datetime | None]
     withdrawn_at: Mapped[datetime | None]
     last_activity_at: Mapped[datetime | None]
+    #: Moves on whenever the learner's progress in any lesson of the course changes, so
+    #: one column says whether a page drawn from that progress is still true (moved on by
+    #: ``courses.listeners``).
+    progress_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     course: Mapped[Course] = relationship()
     user: Mapped[User] = relationship()

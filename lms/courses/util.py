@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, String, bindparam, case, cast, func, literal, or_, select
+from sqlalchemy import Select, bindparam, case, func, or_, select
 from sqlalchemy.orm import aliased, defer, joinedload, selectinload
 
 from lms.core.cache import Revision
@@ -322,25 +322,23 @@ def courses_taught_by(user: User) -> Select:
 # --- the lesson page's fingerprint ------------------------------------------------------
 
 _COURSE_REVISION = aliased(Revision)
-_ENROLMENT_REVISION = aliased(Revision)
 
 #: Everything a learner's lesson page is drawn from, by version, in one query: their
 #: account (name, role, language, sign-in version; ``updated_at`` moves with any change),
-#: the course row and its content revision, the lesson, and their enrolment with its
-#: progress revision, and last activity (last, apart: see :class:`LessonPageVersions`).
+#: the course row and its content revision, the lesson, and their enrolment with the
+#: version of their progress, and last activity (last, apart: see
+#: :class:`LessonPageVersions`).
 _LESSON_PAGE_VERSIONS = (
     select(User.session_version, User.is_active, User.updated_at,
            Course.status, Course.updated_at, _COURSE_REVISION.value,
            Lesson.updated_at, Lesson.is_published,
-           Enrolment.id, Enrolment.status, _ENROLMENT_REVISION.value,
+           Enrolment.id, Enrolment.status, Enrolment.completed_at, Enrolment.progress_version,
            Enrolment.last_activity_at)
     .select_from(User)
     .join(Lesson, Lesson.id == bindparam("lesson_id"))
     .join(Course, (Course.id == Lesson.course_id) & (Course.id == bindparam("course_id")))
     .outerjoin(Enrolment, (Enrolment.course_id == Course.id) & (Enrolment.user_id == User.id))
     .outerjoin(_COURSE_REVISION, _COURSE_REVISION.name == bindparam("course_revision"))
-    .outerjoin(_ENROLMENT_REVISION,
-               _ENROLMENT_REVISION.name == literal("enrolment:") + cast(Enrolment.id, String))
     .where(User.id == bindparam("user_id")))
 
 

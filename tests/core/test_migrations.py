@@ -36,15 +36,18 @@ def test_the_migrations_form_one_line_that_can_be_undone(tmp_path):
     command.upgrade(config, "head")
 
 
-def with_todays_institution_columns(url: str) -> None:
-    """Give an old database the institution columns later migrations add (0009: the county
-    per language), so that today's factories can fill it; the tests here touch no other."""
+def with_todays_columns(url: str) -> None:
+    """Give an old database the columns later migrations add to the tables today's factories
+    fill (0009: an institution's county per language; 0013: an enrolment's progress
+    version); the tests here touch no other."""
     from sqlalchemy import create_engine, text
 
     engine = create_engine(url)
     with engine.begin() as conn:
         for lang in ("bo", "zh", "en"):
             conn.execute(text(f"ALTER TABLE institutions ADD COLUMN county_{lang} VARCHAR(100)"))
+        conn.execute(text("ALTER TABLE enrolments ADD COLUMN progress_version INTEGER"
+                          " NOT NULL DEFAULT 0"))
     engine.dispose()
 
 
@@ -58,7 +61,7 @@ def app_at_0007(base_config, tmp_path):
     url = f"sqlite:///{tmp_path / 'at-0007.db'}"
     config = alembic_config(url)
     command.upgrade(config, "0007")
-    with_todays_institution_columns(url)
+    with_todays_columns(url)
     return config, create_app({**base_config, "DATABASE_URL": url,
                                "SEARCH_INDEX_PATH": str(tmp_path / "search")})
 

@@ -230,7 +230,6 @@ def _mark_complete(enrolment: Enrolment, now: datetime) -> None:
         .values(completed_at=now, status=EnrolmentStatus.COMPLETED)
         .execution_options(synchronize_session=False))
     if result.rowcount == 1:
-        listeners.progress_changed(db.session, enrolment.id)
         db.session.refresh(enrolment)
         signals.course_completed.send(enrolment.course, enrolment=enrolment)
 
