@@ -19,7 +19,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app, g, make_response, request, session
+from flask import current_app, g, make_response, request, session, url_for
 from flask.globals import request_ctx
 from flask_login import current_user
 from sqlalchemy import String, bindparam, insert, select, update
@@ -27,7 +27,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from lms.core.db import Base
-from lms.core.i18n import LANG_COOKIE
 
 
 class Revision(Base):
@@ -178,6 +177,11 @@ class _KeptPage:
     kept_at: float
 
 
+def _size(kept: _KeptPage) -> int:
+    """Bytes a kept page holds, its key, fingerprint and bookkeeping counted generously."""
+    return len(kept.body) + 1024
+
+
 class PersonalPages:
     """Pages that show one signed-in user their own state, kept until that state changes.
 
@@ -213,17 +217,17 @@ class PersonalPages:
 
     def put(self, key: Hashable, kept: _KeptPage) -> None:
         capacity = self.capacity()
-        if len(kept.body) > capacity // 8:
+        if _size(kept) > capacity // 8:
             return
         with self._lock:
             old = self._items.pop(key, None)
             if old is not None:
-                self._bytes -= len(old.body)
+                self._bytes -= _size(old)
             self._items[key] = kept
-            self._bytes += len(kept.body)
+            self._bytes += _size(kept)
             while self._bytes > capacity:
                 _key, dropped = self._items.popitem(last=False)
-                self._bytes -= len(dropped.body)
+                self._bytes -= _size(dropped)
 
     def clear(self) -> None:
         with self._lock:
@@ -263,6 +267,8 @@ def personal_page(pages: PersonalPages, fingerprint: Callable[..., Any],
             key = _personal_key(pages)
             if key is None:
                 return view(**view_args)
+            if request.path != url_for(request.endpoint, **view_args):
+                return view(**view_args)  # not the page's own address (/courses/01/...)
             user_id = int(key[1].partition(":")[0])
             seen = fingerprint(user_id, **view_args)
             kept = pages.get(key)
@@ -302,5 +308,6 @@ def _personal_key(pages: PersonalPages) -> tuple | None:
     if (manager.session_protection
             and session.get("_id") != manager._session_identifier_generator()):
         return None  # let flask-login judge a session that moved to another browser
-    return (request.path, claimed, request.cookies.get(LANG_COOKIE, ""),
-            request.headers.get("Accept-Language", ""))
+    # A signed-in user's language is their setting, which the fingerprint covers: the
+    # language cookie and the browser's languages play no part.
+    return (request.path, claimed)

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, case, func, or_, select
 from sqlalchemy.orm import aliased, defer, joinedload, selectinload
 
+from lms.config import LOCALES
 from lms.core.cache import Revision
 from lms.core.i18n import CONTENT_LANGS
 from lms.courses.listeners import course_revision
@@ -329,7 +330,7 @@ _COURSE_REVISION = aliased(Revision)
 #: version of their progress, and last activity (last, apart: see
 #: :class:`LessonPageVersions`).
 _LESSON_PAGE_VERSIONS = (
-    select(User.session_version, User.is_active, User.updated_at,
+    select(User.session_version, User.is_active, User.updated_at, User.locale,
            Course.status, Course.updated_at, _COURSE_REVISION.value,
            Lesson.updated_at, Lesson.is_published,
            Enrolment.id, Enrolment.status, Enrolment.completed_at, Enrolment.progress_version,
@@ -357,4 +358,6 @@ def lesson_page_fingerprint(user_id: int, course_id: int, lesson_id: int
     row = db.session.connection().execute(_LESSON_PAGE_VERSIONS, {
         "user_id": user_id, "course_id": course_id, "lesson_id": lesson_id,
         "course_revision": course_revision(course_id)}).first()
-    return None if row is None else LessonPageVersions(tuple(row[:-1]), row[-1])
+    if row is None or row.locale not in LOCALES:  # a language chosen by cookie or browser
+        return None
+    return LessonPageVersions(tuple(row[:-1]), row[-1])

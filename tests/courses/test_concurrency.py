@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event
 
 from lms.core import signals
+from lms.core.db import utcnow
 from lms.courses import operations
-from lms.courses.models import Enrolment, LessonProgress
+from lms.courses.models import Enrolment, Lesson, LessonProgress
 from lms.extensions import db
+from lms.users.models import User
 
 
 def test_two_tabs_completing_the_last_lesson_at_once_send_each_signal_once(app, committed_make):
@@ -58,3 +64,72 @@ def test_two_tabs_completing_the_last_lesson_at_once_send_each_signal_once(app, 
     assert sorted(sent) == ["course", "lesson"]
     with app.app_context():
         assert db.session.get(Enrolment, enrolment_id).completed_at is not None
+
+
+def test_a_learners_report_and_an_edit_completing_them_never_deadlock(app, committed_make):
+    """A reading report locks the learner's progress and then their enrolment; an edit that
+    makes the last missing lesson optional completes waiting learners, locking enrolments.
+    Whatever moves on the learner's progress version must take no lock the two take in
+    opposite orders. Each side waits for the other at the point that used to deadlock on
+    PostgreSQL (SQLite takes one writer at a time: nothing there waits in a cycle)."""
+    if db.is_sqlite:
+        pytest.skip("PostgreSQL's row locks; SQLite takes one writer at a time")
+    learner, course = committed_make.learner(), committed_make.course(lessons=3)
+    enrolment = committed_make.enrolment(learner, course)
+    first, second, third = [x for s in course.sections for x in s.lessons]
+    for lesson in (first, second):
+        operations.complete_lesson(operations.progress_for(enrolment, lesson))
+    reading = operations.progress_for(enrolment, third)
+    reading.viewed_at = utcnow() - timedelta(seconds=60)
+    db.session.commit()
+    ids = dict(author=committed_make.author.id, third=third.id, progress=reading.id,
+               enrolment=enrolment.id)
+    db.session.remove()
+    report_moved_progress, edit_locked_enrolment = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+    editor: list[int] = []
+
+    def note(_conn, _cursor, statement, *_args):
+        if threading.get_ident() in editor and statement.lstrip().upper().startswith(
+                "UPDATE ENROLMENTS"):
+            edit_locked_enrolment.set()
+
+    def report() -> None:
+        try:
+            with app.app_context():
+                progress = db.session.get(LessonProgress, ids["progress"])
+                operations.record_reading(progress, utcnow())
+                operations.touch(db.session.get(Enrolment, ids["enrolment"]), utcnow())
+                report_moved_progress.set()
+                edit_locked_enrolment.wait(3)
+                db.session.commit()
+        except BaseException as exc:
+            errors.append(exc)
+
+    def edit() -> None:
+        editor.append(threading.get_ident())
+        try:
+            with app.app_context():
+                report_moved_progress.wait(10)
+                lesson = db.session.get(Lesson, ids["third"])
+                operations.save_lesson(db.session.get(User, ids["author"]), lesson.section,
+                                       lesson, kind="text", title_en="Lesson 1.3",
+                                       body_en="Stretch.", credit_hours=1,
+                                       min_reading_minutes=0, required=False,
+                                       is_published=True)
+                db.session.commit()
+        except BaseException as exc:
+            errors.append(exc)
+
+    event.listen(db.engine, "after_cursor_execute", note)
+    try:
+        threads = [threading.Thread(target=report), threading.Thread(target=edit)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+    finally:
+        event.remove(db.engine, "after_cursor_execute", note)
+    assert not errors, errors
+    db.session.remove()
+    assert db.session.get(Enrolment, ids["enrolment"]).completed_at is not None

@@ -247,3 +247,12 @@ def test_no_page_is_kept_when_the_cache_is_off(app, client, make, studying):
             assert browser.get(url).status_code == 200
         assert len(run) > 1
     assert not LESSON_PAGES._items
+
+
+def test_one_page_is_kept_once_whatever_a_browser_sends(studying):
+    browser, _learner, course, lesson, url = studying
+    for n in range(20):
+        response = browser.get(url, headers={"Accept-Language": f"en;q=0.{n:02d}," + "x" * 400})
+        assert '<html lang="bo"' in response.text  # the learner's setting decides
+    browser.get(f"/courses/0{course.id}/lessons/00{lesson.id}")
+    assert len(LESSON_PAGES._items) == 1
