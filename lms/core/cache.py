@@ -267,7 +267,7 @@ def personal_page(pages: PersonalPages, fingerprint: Callable[..., Any],
             key = _personal_key(pages)
             if key is None:
                 return view(**view_args)
-            if request.path != url_for(request.endpoint, **view_args):
+            if request.script_root + request.path != url_for(request.endpoint, **view_args):
                 return view(**view_args)  # not the page's own address (/courses/01/...)
             user_id = int(key[1].partition(":")[0])
             seen = fingerprint(user_id, **view_args)
