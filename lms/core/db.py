@@ -261,6 +261,16 @@ class Database:
         finally:
             write_intent.reset(token)
 
+    def first_apart(self, stmt: Any, params: dict[str, Any]) -> Any:
+        """The first row a read-only statement selects, read in a short transaction of its
+        own on a pooled connection, outside the unit of work (and without the ORM's
+        session): what a request that needs one answer, fast, reads (a kept page's
+        fingerprint). Bound to a connection, as in tests, it reads on that connection."""
+        if isinstance(self.bind, Connection):
+            return self.bind.execute(stmt, params).first()
+        with self.engine.connect() as connection:
+            return connection.execute(stmt, params).first()
+
     def one_or_create(self, stmt: Any, make: Callable[[], Any], *, locked: bool = False) -> Any:
         """The row ``stmt`` selects, else ``make()``'s new row, added in a savepoint.
 

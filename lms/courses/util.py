@@ -355,9 +355,11 @@ class LessonPageVersions:
 def lesson_page_fingerprint(user_id: int, course_id: int, lesson_id: int
                             ) -> LessonPageVersions | None:
     """What a kept lesson page must still match to be shown again (None: no such lesson)."""
-    row = db.session.connection().execute(_LESSON_PAGE_VERSIONS, {
+    # Read apart, before the view reads anything: a page is then never kept under a
+    # fingerprint newer than what it shows.
+    row = db.first_apart(_LESSON_PAGE_VERSIONS, {
         "user_id": user_id, "course_id": course_id, "lesson_id": lesson_id,
-        "course_revision": course_revision(course_id)}).first()
+        "course_revision": course_revision(course_id)})
     if row is None or row.locale not in LOCALES:  # a language chosen by cookie or browser
         return None
     return LessonPageVersions(tuple(row[:-1]), row[-1])

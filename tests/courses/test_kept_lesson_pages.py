@@ -256,3 +256,19 @@ def test_one_page_is_kept_once_whatever_a_browser_sends(studying):
         assert '<html lang="bo"' in response.text  # the learner's setting decides
     browser.get(f"/courses/0{course.id}/lessons/00{lesson.id}")
     assert len(LESSON_PAGES._items) == 1
+
+
+def test_the_fingerprint_is_read_on_a_pooled_connection_of_its_own(app, committed_make):
+    # Outside the rolled-back test transaction: the app's engine, as in production.
+    learner, course = committed_make.learner(locale="bo"), committed_make.course(lessons=1)
+    committed_make.enrolment(learner, course)
+    lesson = lessons_of(course)[0]
+    browser = signed_in(app, learner)
+    url = f"/courses/{course.id}/lessons/{lesson.id}"
+    first = browser.get(url).text
+    with statements() as run:
+        assert browser.get(url).text == first
+    assert len(run) == 1
+    lesson.title_bo = "ཐང་ཀའི་རས་གཞི།"
+    database.session.commit()
+    assert "ཐང་ཀའི་རས་གཞི།" in browser.get(url).text
