@@ -191,7 +191,7 @@ class PersonalPages:
     next lesson) mostly sees exactly what they saw before. :func:`personal_page`
     keeps such a page per user, beside its *fingerprint*: one query's answer that
     names the version of everything the page was drawn from (the user's row, the
-    course's revision, the learner's progress revision ...). A later view is
+    course's revision, the version of the learner's progress ...). A later view is
     answered from memory only when the fingerprint, read again, is the same.
 
     Each process keeps its own pages, at most ``PAGE_CACHE_MB`` of them, the least
@@ -249,9 +249,9 @@ def personal_page(pages: PersonalPages, fingerprint: Callable[..., Any],
     everything the page shows, including the user's session version and whether
     their account is active: the query is also the sign-in check, so a kept page
     is served without loading the user. It returns None when the page must be
-    rendered anyway. ``on_serve(fingerprint, **view_args)`` does what a view of the page does
-    besides rendering it (noting the time in the session, say) given the fingerprint it
-    was served under, and returns False when the view must run after all.
+    rendered anyway. ``on_serve(fingerprint, **view_args)`` does what a view of the
+    page does besides rendering it (noting the time in the session, say), and returns
+    False when the view must run after all.
 
     Only a plain GET of the page's own address with a session that names a user,
     carries its form secret and holds no message to show is served from memory.
