@@ -9,10 +9,11 @@
 The listener sees every change made through the ORM. Statements that update progress
 directly call :func:`progress_changed` themselves.
 
-Lock order (PostgreSQL): a learner's report locks their progress row, then their
-enrolment; staff work that completes enrolments (``complete_courses_now_done``) locks
-enrolments alone. Moving the version on the enrolment row adds no lock of its own, so
-the two never wait for each other in opposite orders.
+Lock order (PostgreSQL): a learner's report takes their study clock, then their progress
+row, then their enrolment; staff work that completes enrolments
+(``complete_courses_now_done``) locks enrolments and no progress. The version lives on the
+enrolment row, so moving it adds no lock of its own, and it is moved after the progress
+row is written, never before.
 """
 
 from __future__ import annotations
@@ -46,23 +47,35 @@ def progress_changed(session: Session, enrolment_id: int) -> None:
 @event.listens_for(Session, "before_flush")
 def _bump_revisions(session: Session, _context: Any, _instances: Any) -> None:
     names: set[str] = set()
-    enrolments: set[int] = set()
-    for obj in (*session.new, *session.dirty, *session.deleted):
-        if not (obj in session.new or obj in session.deleted or session.is_modified(obj)):
-            continue
+    for obj in _changed(session):
         if isinstance(obj, Course | Institution):
             names.add(CATALOGUE)
         course_id = _course_of(session, obj)
         if course_id is not None:
             names.add(course_revision(course_id))
-        if isinstance(obj, LessonProgress):
-            enrolment_id = obj.enrolment_id or (obj.enrolment.id if obj.enrolment else None)
-            if enrolment_id is not None:
-                enrolments.add(enrolment_id)
     if names:
         cache.bump(session, *names)
+
+
+@event.listens_for(Session, "after_flush")
+def _move_progress_versions(session: Session, _context: Any) -> None:
+    """After the flush, so a learner's progress row is written (and locked) before their
+    enrolment, as everywhere else. A progress row just made that shows nothing yet (no
+    time, no completion, no evidence) moves nothing: a report makes one before it takes the
+    learner's study clock, and must not hold their enrolment while it waits for it."""
+    enrolments = {obj.enrolment_id for obj in _changed(session)
+                  if isinstance(obj, LessonProgress) and obj.enrolment_id is not None
+                  and (obj not in session.new or obj.completed_at is not None
+                       or obj.verified_seconds or obj.evidence)}
     for enrolment_id in sorted(enrolments):
         progress_changed(session, enrolment_id)
+
+
+def _changed(session: Session) -> list[Any]:
+    """What this flush adds, deletes or really modifies (its pre-flush view, which an
+    ``after_flush`` listener still sees)."""
+    return [obj for obj in (*session.new, *session.dirty, *session.deleted)
+            if obj in session.new or obj in session.deleted or session.is_modified(obj)]
 
 
 def _course_of(session: Session, obj: Any) -> int | None:

@@ -12,6 +12,7 @@ from lms.core import signals
 from lms.core.db import utcnow
 from lms.courses import operations
 from lms.courses.models import Enrolment, Lesson, LessonProgress
+from lms.courses.operations.learning import BEFORE_CLOCK_READ
 from lms.extensions import db
 from lms.users.models import User
 
@@ -133,3 +134,118 @@ def test_a_learners_report_and_an_edit_completing_them_never_deadlock(app, commi
     assert not errors, errors
     db.session.remove()
     assert db.session.get(Enrolment, ids["enrolment"]).completed_at is not None
+
+
+def _run(*targets):
+    errors: list[BaseException] = []
+
+    def wrap(fn):
+        def run():
+            try:
+                fn()
+            except BaseException as exc:  # surfaced below
+                errors.append(exc)
+        return run
+
+    threads = [threading.Thread(target=wrap(t)) for t in targets]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return errors
+
+
+def test_first_report_on_a_lesson_and_another_tabs_report_never_deadlock(app, committed_make):
+    """A first report on a lesson makes the learner's progress row before it takes their
+    study clock; meanwhile another tab holds the clock and moves the enrolment's progress
+    version. Making an empty progress row must not lock the enrolment, or the two wait for
+    each other."""
+    if db.is_sqlite:
+        pytest.skip("PostgreSQL's row locks; SQLite takes one writer at a time")
+    learner, course = committed_make.learner(), committed_make.course(lessons=2)
+    enrolment = committed_make.enrolment(learner, course)
+    first, second = [x for s in course.sections for x in s.lessons]
+    started = operations.progress_for(enrolment, second)
+    started.viewed_at = utcnow() - timedelta(seconds=60)
+    operations.study_clock(learner.id)  # the learner has studied before
+    db.session.commit()
+    ids = dict(enrolment=enrolment.id, first=first.id, started=started.id)
+    db.session.remove()
+    tab1_holds_enrolment, tab2_holds_clock = threading.Event(), threading.Event()
+
+    def tab1() -> None:  # first heartbeat on lesson 1: POST /courses/<c>/lessons/<first>/reading
+        with app.app_context():
+            enrolment = db.session.get(Enrolment, ids["enrolment"])
+            progress = operations.progress_for(enrolment, db.session.get(Lesson, ids["first"]))
+            tab1_holds_enrolment.set()
+            tab2_holds_clock.wait(5)
+            operations.record_reading(progress, utcnow())
+            operations.touch(enrolment, utcnow())
+            db.session.commit()
+
+    def tab2() -> None:  # a report on lesson 2 in another tab
+        with app.app_context():
+            tab1_holds_enrolment.wait(5)
+            BEFORE_CLOCK_READ.append(_signal)
+            try:
+                operations.record_reading(db.session.get(LessonProgress, ids["started"]),
+                                          utcnow())
+            finally:
+                BEFORE_CLOCK_READ.remove(_signal)
+            operations.touch(db.session.get(Enrolment, ids["enrolment"]), utcnow())
+            db.session.commit()
+
+    def _signal(_user_id: int) -> None:
+        tab2_holds_clock.set()
+
+    errors = _run(tab1, tab2)
+    assert not errors, errors
+
+
+def test_deleting_a_lesson_and_a_learner_first_opening_it_never_deadlock(app, committed_make):
+    """Deleting a lesson locks it, then completes the learners now done (their enrolments).
+    A learner's first report on that lesson makes a progress row, whose foreign key waits
+    for the deleted lesson: it must not hold the learner's enrolment meanwhile."""
+    if db.is_sqlite:
+        pytest.skip("PostgreSQL's row locks; SQLite takes one writer at a time")
+
+    learner, course = committed_make.learner(), committed_make.course(lessons=2)
+    enrolment = committed_make.enrolment(learner, course)
+    first, second = [x for s in course.sections for x in s.lessons]
+    operations.complete_lesson(operations.progress_for(enrolment, first))
+    db.session.commit()
+    ids = dict(author=committed_make.author.id, enrolment=enrolment.id, second=second.id)
+    db.session.remove()
+    staff_deleted, learner_locked_enrolment = threading.Event(), threading.Event()
+    who: dict[int, str] = {}
+
+    def note(_conn, _cursor, statement, *_args):
+        s = statement.lstrip().upper()
+        if who.get(threading.get_ident()) == "staff" and s.startswith("DELETE FROM LESSONS"):
+            staff_deleted.set()
+            learner_locked_enrolment.wait(5)
+        if who.get(threading.get_ident()) == "learner" and s.startswith("UPDATE ENROLMENTS"):
+            learner_locked_enrolment.set()
+
+    def staff() -> None:  # POST /courses/lessons/<second>/delete
+        who[threading.get_ident()] = "staff"
+        with app.app_context():
+            operations.delete_lesson(db.session.get(User, ids["author"]),
+                                     db.session.get(Lesson, ids["second"]))
+            db.session.commit()
+
+    def learner_tab() -> None:  # the first report on the lesson, at the same moment
+        who[threading.get_ident()] = "learner"
+        with app.app_context():
+            staff_deleted.wait(5)
+            enrolment = db.session.get(Enrolment, ids["enrolment"])
+            operations.progress_for(enrolment, db.session.get(Lesson, ids["second"]))
+            db.session.commit()
+
+    event.listen(db.engine, "after_cursor_execute", note)
+    try:
+        errors = _run(staff, learner_tab)
+    finally:
+        event.remove(db.engine, "after_cursor_execute", note)
+    deadlocks = [e for e in errors if "deadlock" in str(e).lower()]
+    assert not deadlocks, deadlocks
