@@ -40,7 +40,8 @@ _NEXT_PROGRESS = (update(Enrolment.__table__)
 
 
 def progress_changed(session: Session, enrolment_id: int) -> None:
-    """A learner's progress changed by a statement the ORM did not see."""
+    """Move the enrolment's progress version on: the listener below does it for changes
+    made through the ORM, statements that update progress directly call it themselves."""
     session.connection().execute(_NEXT_PROGRESS, {"enrolment_id": enrolment_id})
 
 
