@@ -131,6 +131,28 @@ def _begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
 
 
+class _Prepared:
+    """A select compiled for one database: its SQL, how to pass parameters, and how to
+    convert what the driver returns (see :meth:`Database.first_apart`)."""
+
+    def __init__(self, stmt: Any, dialect: Any) -> None:
+        self._stmt = stmt  # kept alive, so its id stays its own
+        compiled = stmt.compile(dialect=dialect)
+        self.sql = compiled.string
+        self._compiled = compiled
+        self._positions = compiled.positiontup if compiled.positional else None
+        self._processors = [column.type.dialect_impl(dialect).result_processor(dialect, None)
+                            for column in stmt.selected_columns]
+
+    def parameters(self, values: dict[str, Any]) -> Any:
+        named = self._compiled.construct_params(values)
+        return [named[key] for key in self._positions] if self._positions else named
+
+    def convert(self, row: Any) -> tuple:
+        return tuple(value if process is None or value is None else process(value)
+                     for process, value in zip(self._processors, row, strict=True))
+
+
 @dataclass
 class Page:
     """A page of results and where it sits among the others."""
@@ -155,6 +177,7 @@ class Database:
 
     def __init__(self) -> None:
         self._engines: dict[str, Engine] = {}
+        self._prepared: dict[tuple[int, Any], _Prepared] = {}
         self._lock = threading.Lock()
         self.bind: Engine | Connection | None = None
         self.session = scoped_session(sessionmaker(expire_on_commit=False))
@@ -261,15 +284,34 @@ class Database:
         finally:
             write_intent.reset(token)
 
-    def first_apart(self, stmt: Any, params: dict[str, Any]) -> Any:
-        """The first row a read-only statement selects, read in a short transaction of its
-        own on a pooled connection, outside the unit of work (and without the ORM's
-        session): what a request that needs one answer, fast, reads (a kept page's
-        fingerprint). Bound to a connection, as in tests, it reads on that connection."""
+    def first_apart(self, stmt: Any, params: dict[str, Any]) -> tuple | None:
+        """The first row a read-only statement selects, read on its own pooled connection,
+        outside the unit of work: what a request that needs one answer, fast, reads (a
+        kept page's fingerprint, read before anything else).
+
+        The statement is compiled once per database and run on the driver's connection
+        without SQLAlchemy's execution machinery (a third of such a request's time);
+        its columns are converted as SQLAlchemy would. One statement reads one
+        snapshot by itself. Bound to a connection, as in tests, it reads on that one.
+        """
         if isinstance(self.bind, Connection):
-            return self.bind.execute(stmt, params).first()
-        with self.engine.connect() as connection:
-            return connection.execute(stmt, params).first()
+            row = self.bind.execute(stmt, params).first()
+            return None if row is None else tuple(row)
+        engine = self.engine
+        prepared = self._prepared.get((id(stmt), engine.url))
+        if prepared is None:
+            prepared = self._prepared[(id(stmt), engine.url)] = _Prepared(stmt, engine.dialect)
+        connection = engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            try:
+                cursor.execute(prepared.sql, prepared.parameters(params))
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
+        finally:
+            connection.close()  # back to the pool, which ends the driver's transaction
+        return None if row is None else prepared.convert(row)
 
     def one_or_create(self, stmt: Any, make: Callable[[], Any], *, locked: bool = False) -> Any:
         """The row ``stmt`` selects, else ``make()``'s new row, added in a savepoint.

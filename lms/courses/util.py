@@ -360,6 +360,6 @@ def lesson_page_fingerprint(user_id: int, course_id: int, lesson_id: int
     row = db.first_apart(_LESSON_PAGE_VERSIONS, {
         "user_id": user_id, "course_id": course_id, "lesson_id": lesson_id,
         "course_revision": course_revision(course_id)})
-    if row is None or row.locale not in LOCALES:  # a language chosen by cookie or browser
+    if row is None or row[3] not in LOCALES:  # a language chosen by cookie or browser
         return None
     return LessonPageVersions(tuple(row[:-1]), row[-1])
