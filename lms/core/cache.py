@@ -182,7 +182,7 @@ def _size(kept: _KeptPage) -> int:
     return len(kept.body) + 1024
 
 
-class PersonalPages:
+class PersonalPages(FragmentCache):
     """Pages that show one signed-in user their own state, kept until that state changes.
 
     A lesson page shows its learner their completion marks, their reading time,
@@ -194,26 +194,17 @@ class PersonalPages:
     course's revision, the version of the learner's progress ...). A later view is
     answered from memory only when the fingerprint, read again, is the same.
 
-    Each process keeps its own pages, at most ``PAGE_CACHE_MB`` of them, the least
-    recently used forgotten first.
+    Each process keeps its own pages, at most ``PAGE_CACHE_MB`` of them (not a count,
+    as a fragment cache keeps), the least recently used forgotten first.
     """
 
     def __init__(self) -> None:
-        self._items: OrderedDict[Hashable, _KeptPage] = OrderedDict()
+        super().__init__(size=0)
         self._bytes = 0
-        self._lock = threading.Lock()
-        _ALL_CACHES.add(self)
 
     @staticmethod
     def capacity() -> int:
         return current_app.config["PAGE_CACHE_MB"] * 2**20
-
-    def get(self, key: Hashable) -> _KeptPage | None:
-        with self._lock:
-            kept = self._items.get(key)
-            if kept is not None:
-                self._items.move_to_end(key)
-            return kept
 
     def put(self, key: Hashable, kept: _KeptPage) -> None:
         capacity = self.capacity()

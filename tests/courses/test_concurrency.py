@@ -67,6 +67,26 @@ def test_two_tabs_completing_the_last_lesson_at_once_send_each_signal_once(app, 
         assert db.session.get(Enrolment, enrolment_id).completed_at is not None
 
 
+def _run(*targets) -> list[BaseException]:
+    """Run each target in a thread of its own; what they raised."""
+    errors: list[BaseException] = []
+
+    def wrap(fn):
+        def run():
+            try:
+                fn()
+            except BaseException as exc:  # surfaced below
+                errors.append(exc)
+        return run
+
+    threads = [threading.Thread(target=wrap(t)) for t in targets]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return errors
+
+
 def test_a_learners_report_and_an_edit_completing_them_never_deadlock(app, committed_make):
     """A reading report locks the learner's progress and then their enrolment; an edit that
     makes the last missing lesson optional completes waiting learners, locking enrolments.
@@ -87,7 +107,6 @@ def test_a_learners_report_and_an_edit_completing_them_never_deadlock(app, commi
                enrolment=enrolment.id)
     db.session.remove()
     report_moved_progress, edit_locked_enrolment = threading.Event(), threading.Event()
-    errors: list[BaseException] = []
     editor: list[int] = []
 
     def note(_conn, _cursor, statement, *_args):
@@ -96,63 +115,33 @@ def test_a_learners_report_and_an_edit_completing_them_never_deadlock(app, commi
             edit_locked_enrolment.set()
 
     def report() -> None:
-        try:
-            with app.app_context():
-                progress = db.session.get(LessonProgress, ids["progress"])
-                operations.record_reading(progress, utcnow())
-                operations.touch(db.session.get(Enrolment, ids["enrolment"]), utcnow())
-                report_moved_progress.set()
-                edit_locked_enrolment.wait(3)
-                db.session.commit()
-        except BaseException as exc:
-            errors.append(exc)
+        with app.app_context():
+            progress = db.session.get(LessonProgress, ids["progress"])
+            operations.record_reading(progress, utcnow())
+            operations.touch(db.session.get(Enrolment, ids["enrolment"]), utcnow())
+            report_moved_progress.set()
+            edit_locked_enrolment.wait(3)
+            db.session.commit()
 
     def edit() -> None:
         editor.append(threading.get_ident())
-        try:
-            with app.app_context():
-                report_moved_progress.wait(10)
-                lesson = db.session.get(Lesson, ids["third"])
-                operations.save_lesson(db.session.get(User, ids["author"]), lesson.section,
-                                       lesson, kind="text", title_en="Lesson 1.3",
-                                       body_en="Stretch.", credit_hours=1,
-                                       min_reading_minutes=0, required=False,
-                                       is_published=True)
-                db.session.commit()
-        except BaseException as exc:
-            errors.append(exc)
+        with app.app_context():
+            report_moved_progress.wait(10)
+            lesson = db.session.get(Lesson, ids["third"])
+            operations.save_lesson(db.session.get(User, ids["author"]), lesson.section,
+                                   lesson, kind="text", title_en="Lesson 1.3",
+                                   body_en="Stretch.", credit_hours=1, min_reading_minutes=0,
+                                   required=False, is_published=True)
+            db.session.commit()
 
     event.listen(db.engine, "after_cursor_execute", note)
     try:
-        threads = [threading.Thread(target=report), threading.Thread(target=edit)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(30)
+        errors = _run(report, edit)
     finally:
         event.remove(db.engine, "after_cursor_execute", note)
     assert not errors, errors
     db.session.remove()
     assert db.session.get(Enrolment, ids["enrolment"]).completed_at is not None
-
-
-def _run(*targets):
-    errors: list[BaseException] = []
-
-    def wrap(fn):
-        def run():
-            try:
-                fn()
-            except BaseException as exc:  # surfaced below
-                errors.append(exc)
-        return run
-
-    threads = [threading.Thread(target=wrap(t)) for t in targets]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    return errors
 
 
 def test_first_report_on_a_lesson_and_another_tabs_report_never_deadlock(app, committed_make):

@@ -94,9 +94,9 @@ def touch(enrolment: Enrolment, now: datetime | None = None) -> None:
     enrolment.last_activity_at = now or utcnow()
 
 
-def activity_is_stale(enrolment: Enrolment | None, now: datetime) -> bool:
+def activity_is_stale(enrolment: Enrolment, now: datetime) -> bool:
     """Whether a page view should refresh "last activity" (at most every few minutes)."""
-    return last_activity_is_stale(enrolment.last_activity_at if enrolment else None, now)
+    return last_activity_is_stale(enrolment.last_activity_at, now)
 
 
 def last_activity_is_stale(last: datetime | None, now: datetime) -> bool:
